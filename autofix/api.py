@@ -1,0 +1,214 @@
+"""The Python API: :func:`diagnose` and :func:`repair`, the data path top to bottom:
+load → validate → diagnose → plan → retrain → judge → report."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ._tf import keras
+from .attempt import Attempt, run_attempt
+from .data import validate_xy
+from .diagnosis import Diagnosis, diagnose_problem, training_checks
+from .errors import InputError
+from .findings import DATA_PROBLEMS, Finding
+from .modelio import check_model, load_model
+from .planner import follow_up, plan
+from .problem import Problem, split
+from .result import RepairResult
+from .setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units, setup_from_model
+from .strategies import registry
+from .task import infer_task
+
+MAX_ROUNDS = 3
+
+
+def _as_model(model, unsafe: bool = False):
+    k = keras()
+    if isinstance(model, k.Model):
+        return check_model(model)
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        return load_model(model, unsafe=unsafe)
+    raise InputError(f"model must be a keras.Model or a path, got {type(model).__name__}")
+
+
+def _check_input_fits(model, x: np.ndarray) -> None:
+    expected = tuple(model.inputs[0].shape[1:])
+    got = tuple(x.shape[1:])
+    fits = len(expected) == len(got) and all(e is None or e == g for e, g in zip(expected, got))
+    if not fits:
+        hint = ""
+        if int(np.prod(got)) == int(np.prod([e or 0 for e in expected])):
+            hint = f"; reshape with x.reshape(-1, {', '.join(str(e) for e in expected)})"
+        raise InputError(f"x rows have shape {got} but the model expects {expected}{hint}")
+
+
+def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
+            batch_size=32, unsafe=False) -> tuple[Problem, list[Finding]]:
+    """Validate everything and build the :class:`Problem`; raise :class:`InputError` if unusable."""
+    if epochs is None or int(epochs) < 1:
+        raise InputError(f"epochs must be a positive integer, got {epochs}")
+    if batch_size is None or int(batch_size) < 1:
+        raise InputError(f"batch size must be a positive integer, got {batch_size}")
+    model = _as_model(model, unsafe)
+    x, y = validate_xy(x, y)
+    _check_input_fits(model, x)
+    x_val = y_val = None
+    if validation_data is not None:
+        x_val, y_val = validate_xy(*validation_data, names=("x_val", "y_val"))
+        _check_input_fits(model, x_val)
+    from .diagnosis.data_checks import nonfinite_data
+
+    early = nonfinite_data(x, y)
+    if early:
+        keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1) & np.isfinite(y.reshape(len(y), -1)).all(axis=1)
+        x, y = x[keep], y[keep]
+        if len(x) < 10:
+            raise InputError("fewer than 10 rows are free of NaN/inf; clean the data first")
+    units = output_units(model)
+    loss = getattr(model, "loss", None)
+    from .setup import canonical_loss
+
+    loss_name = canonical_loss(loss)[0] if loss is not None else ""
+    regression_setup = loss_name in REGRESSION_LOSSES and loss_name not in PROBABILISTIC_LOSSES
+    task_info = infer_task(y, task, output_units=units, regression_setup=regression_setup)
+    setup = setup_from_model(model, task_info, epochs=int(epochs), batch_size=int(batch_size))
+    if x_val is None:
+        x, x_val, y, y_val = split(x, y, task_info, seed=seed)
+    problem = Problem(model=model, x=x, y=y, x_val=x_val, y_val=y_val, task=task_info,
+                      setup=setup, seed=int(seed))
+    return problem, early
+
+
+def diagnose(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
+             batch_size=32) -> list[Finding]:
+    """Findings for ``model`` trained on ``x``/``y``; the model is not modified."""
+    problem, early = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
+                             epochs=epochs, batch_size=batch_size)
+    return early + diagnose_problem(problem).findings
+
+
+def _usable_strategies(names) -> dict:
+    available = registry()
+    if names is None:
+        return available
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n.strip() not in available]
+    if unknown:
+        raise InputError(f"unknown strategy {', '.join(unknown)}; known: {', '.join(available)}")
+    return {n.strip(): available[n.strip()] for n in names}
+
+
+def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
+           *, epochs=50, batch_size=32, unsafe=False, progress=None) -> RepairResult:
+    """Diagnose ``model``, retrain candidate repairs, and return the first proven one.
+
+    ``progress``, if given, is called with events (``("diagnosis", Diagnosis)``,
+    ``("attempt_start", Candidate)``, ``("attempt", Attempt)``) as the repair runs.
+    The model passed in is never modified.
+    """
+    started = time.monotonic()
+    if budget is not None and budget <= 0:
+        raise InputError(f"budget must be a positive number of seconds, got {budget}")
+    usable = _usable_strategies(strategies)
+    problem, early = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
+                             epochs=epochs, batch_size=batch_size, unsafe=unsafe)
+    deadline = None if budget is None else started + float(budget)
+    problem.deadline = deadline
+    notify = progress or (lambda *event: None)
+    attempts: list[Attempt] = []
+    diagnosis = Diagnosis()
+    interrupted = False
+    try:
+        diagnosis = diagnose_problem(problem)
+        diagnosis.findings = early + diagnosis.findings
+        problem.findings = diagnosis.findings
+        notify("diagnosis", diagnosis)
+        if not diagnosis.healthy and not _data_problem(diagnosis.findings):
+            attempts = _search(problem, diagnosis, usable, deadline, notify)
+    except _Interrupted as stop:
+        interrupted, attempts = True, stop.attempts
+    except KeyboardInterrupt:
+        interrupted = True
+    return _result(problem, diagnosis, attempts, started, interrupted)
+
+
+def _data_problem(findings) -> bool:
+    return any(f.code in DATA_PROBLEMS and f.severity == "error" for f in findings)
+
+
+def _time_left(deadline) -> float:
+    return float("inf") if deadline is None else deadline - time.monotonic()
+
+
+def _search(problem, diagnosis, usable, deadline, notify) -> list[Attempt]:
+    attempts: list[Attempt] = []
+    queue = plan(problem, diagnosis.findings, usable)
+    tried = set()
+    try:
+        for _ in range(MAX_ROUNDS):
+            for candidate in queue:
+                if _time_left(deadline) <= 0:
+                    return attempts
+                tried.add(candidate)
+                notify("attempt_start", candidate)
+                share = None if deadline is None else time.monotonic() + 0.6 * _time_left(deadline)
+                attempt = run_attempt(candidate, problem, usable, deadline=share)
+                attempts.append(attempt)
+                notify("attempt", attempt)
+                if not attempt.degenerate:
+                    return attempts
+            best = _best(attempts)
+            if best is None or best.log is None:
+                return attempts
+            more = training_checks.nonfinite_loss(best.log) + \
+                training_checks.learning_rate(best.log, problem.setup.replace(
+                    learning_rate=best.params.get("learning_rate", problem.setup.learning_rate))) + \
+                training_checks.undertrained(best.log, best.verdict)
+            queue = follow_up(problem, best.candidate, more + diagnosis.findings, usable, tried)
+            if not queue:
+                return attempts
+    except KeyboardInterrupt:
+        problem.notes["interrupted"] = True
+        raise _Interrupted(attempts) from None
+    return attempts
+
+
+class _Interrupted(KeyboardInterrupt):
+    def __init__(self, attempts):
+        super().__init__()
+        self.attempts = attempts
+
+
+def _best(attempts) -> Attempt | None:
+    scored = [a for a in attempts if a.metric is not None]
+    return max(scored, key=lambda a: a.metric) if scored else None
+
+
+def _result(problem, diagnosis, attempts, started, interrupted) -> RepairResult:
+    task = problem.task
+    given = diagnosis.given
+    baseline = {"constant": given.constant if given else None,
+                "original": given.metric if given else None}
+    healthy_attempt = next((a for a in attempts if not a.degenerate), None)
+    fix = None
+    if diagnosis.healthy and not interrupted:
+        status, model = "healthy", problem.model
+    elif healthy_attempt is not None:
+        status, model = "repaired", healthy_attempt.model
+        fix = {"strategies": list(healthy_attempt.candidate.strategies),
+               "params": healthy_attempt.to_dict()["params"],
+               "metric": healthy_attempt.metric, "model_path": None}
+    else:
+        status = "unrepairable"
+        best = _best(attempts)
+        model = best.model if best is not None and best.model is not None else problem.model
+    return RepairResult(
+        status=status, model=model, findings=diagnosis.findings, attempts=attempts,
+        task=task.kind, metric=task.metric, baseline=baseline, fix=fix,
+        seconds=time.monotonic() - started, interrupted=interrupted, diagnosis=diagnosis,
+        details={"rerun": diagnosis.rerun.to_dict() if diagnosis.rerun else None,
+                 "reference": diagnosis.reference, "setup": problem.setup.to_dict()},
+    )

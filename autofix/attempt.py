@@ -1,0 +1,105 @@
+"""Try one candidate: build it fresh, train it on the training rows, judge it on val."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .candidate import Candidate, build
+from .errors import AttemptFailed
+from .judge import Judgement, judge
+from .problem import Problem
+from .task import class_ids
+from .training import TrainLog, encode_targets, fit, predict
+
+
+@dataclass
+class Attempt:
+    candidate: Candidate
+    params: dict = field(default_factory=dict)
+    verdict: Judgement | None = None
+    log: TrainLog | None = None
+    seconds: float = 0.0
+    reason: str = ""
+    model: object = None
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict is None
+
+    @property
+    def degenerate(self) -> bool:
+        return self.verdict is None or self.verdict.degenerate
+
+    @property
+    def metric(self) -> float | None:
+        if self.verdict is None or not math.isfinite(self.verdict.metric):
+            return None
+        return self.verdict.metric
+
+    @property
+    def outcome(self) -> str:
+        if self.failed:
+            return "failed"
+        return "degenerate" if self.degenerate else "healthy"
+
+    def to_dict(self) -> dict:
+        from .findings import _plain
+
+        return _plain({
+            "strategies": list(self.candidate.strategies),
+            "params": self.params,
+            "metric": self.metric,
+            "degenerate": self.degenerate,
+            "epochs": self.log.epochs_run if self.log else 0,
+            "seconds": round(self.seconds, 3),
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "losses": [v if math.isfinite(v) else None for v in (self.log.losses if self.log else [])],
+        })
+
+
+def sample_weights(draft, problem: Problem) -> np.ndarray | None:
+    weights = draft.setup.class_weight
+    if not weights:
+        return None
+    ids = class_ids(problem.task, problem.y)
+    return np.asarray([weights.get(int(i), 1.0) for i in ids], dtype="float32")
+
+
+def run_attempt(candidate: Candidate, problem: Problem, registry, *,
+                deadline: float | None = None) -> Attempt:
+    """Build, train and judge ``candidate``; a crash or NaN is a failed attempt, never raised."""
+    started = time.monotonic()
+    attempt = Attempt(candidate)
+    try:
+        draft = build(candidate, problem, registry)
+        model = draft.assemble(problem.input_shape)
+        targets = encode_targets(problem.task, draft.setup, draft.training_targets(problem.y),
+                                 draft.output_units)
+        log = fit(model, draft.setup, problem.x, targets, seed=problem.seed,
+                  sample_weight=sample_weights(draft, problem), deadline=deadline,
+                  extra_callbacks=draft.callbacks)
+        attempt.log = log
+        attempt.params = {**draft.params, "learning_rate": draft.setup.learning_rate,
+                          "epochs": draft.setup.epochs, "loss": draft.setup.loss}
+        if log.stopped == "error":
+            raise AttemptFailed(log.detail)
+        if log.stopped == "nonfinite":
+            raise AttemptFailed(log.detail)
+        attempt.verdict = judge(problem.task, problem.y, problem.y_val, predict(model, problem.x_val))
+        attempt.reason = attempt.verdict.reason
+        if log.stopped in ("stuck", "time"):
+            attempt.reason = f"{log.detail}; {attempt.reason}"
+        attempt.model = model
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # noqa: BLE001 - a failed trial, as keras-tuner records it
+        attempt.verdict = None
+        text = " ".join(str(err).split())[:300]
+        attempt.reason = text if isinstance(err, AttemptFailed) else f"{type(err).__name__}: {text}"
+    attempt.seconds = time.monotonic() - started
+    return attempt

@@ -1,0 +1,113 @@
+"""Candidates: a recipe (strategies + parameters) and the fresh model it builds.
+
+A candidate is built from scratch every time: a fresh clone of the user's model (new
+weights from its initializers), then each strategy's change in order. Nothing trained
+leaks from one candidate into another, and the user's model is never touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._tf import keras
+from .setup import TrainingSetup, output_units
+from .problem import Problem
+
+
+@dataclass
+class Draft:
+    """A candidate under construction; strategies change it in place.
+
+    ``core`` is a fresh clone of the user's model. ``preprocess`` layers run on the raw
+    input before it (e.g. a Normalization), ``postprocess`` layers after it (e.g. the
+    Rescaling that undoes target scaling), so the assembled model stays a drop-in
+    replacement. ``target_shift``/``target_scale`` transform ``y`` for training only.
+    """
+
+    core: object
+    setup: TrainingSetup
+    preprocess: list = field(default_factory=list)
+    postprocess: list = field(default_factory=list)
+    target_shift: np.ndarray | None = None
+    target_scale: np.ndarray | None = None
+    params: dict = field(default_factory=dict)
+    callbacks: list = field(default_factory=list)
+    recipe: object = None  # the candidate's strategies applied before the current one
+
+    @classmethod
+    def fresh(cls, problem: Problem) -> "Draft":
+        core = keras().models.clone_model(problem.model)
+        return cls(core=core, setup=problem.setup)
+
+    def clone_core(self, clone_function) -> None:
+        """Rebuild the core with ``clone_function(layer) -> layer`` (fresh weights)."""
+        self.core = keras().models.clone_model(self.core, clone_function=clone_function)
+
+    @property
+    def output_units(self) -> int:
+        return output_units(self.core)
+
+    def training_targets(self, y: np.ndarray) -> np.ndarray:
+        if self.target_scale is None:
+            return y
+        shape = y.shape
+        y2 = y.reshape(len(y), -1)
+        return ((y2 - self.target_shift) / self.target_scale).reshape(shape)
+
+    def assemble(self, input_shape: tuple):
+        if not self.preprocess and not self.postprocess:
+            return self.core
+        k = keras()
+        inputs = k.Input(shape=input_shape, name="raw_input")
+        h = inputs
+        for layer in self.preprocess:
+            h = layer(h)
+        h = self.core(h)
+        for layer in self.postprocess:
+            h = layer(h)
+        return k.Model(inputs, h, name=f"{self.core.name}_fixed")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A repair to try: strategy names in order, plus parameter overrides."""
+
+    strategies: tuple = ()
+    params: tuple = ()  # sorted (name, value) pairs, hashable
+
+    @classmethod
+    def of(cls, strategies, params=None) -> "Candidate":
+        return cls(tuple(strategies), tuple(sorted((params or {}).items())))
+
+    @property
+    def param_dict(self) -> dict:
+        return dict(self.params)
+
+    def plus(self, *names, **params) -> "Candidate":
+        merged = [s for s in self.strategies]
+        for name in names:
+            if name not in merged:
+                merged.append(name)
+        return Candidate.of(merged, {**self.param_dict, **params})
+
+    def label(self) -> str:
+        return " + ".join(self.strategies) or "original setup"
+
+
+def build(candidate: Candidate, problem: Problem, registry) -> Draft:
+    """A fresh :class:`Draft` with every strategy of ``candidate`` applied in order."""
+    keras().utils.set_random_seed(problem.seed)
+    draft = Draft.fresh(problem)
+    for i, name in enumerate(candidate.strategies):
+        draft.recipe = Candidate.of(candidate.strategies[:i])
+        registry[name].apply(draft, problem)
+    overrides = candidate.param_dict
+    setup_fields = {f.name for f in dataclasses.fields(TrainingSetup)}
+    changes = {k: v for k, v in overrides.items() if k in setup_fields}
+    if changes:
+        draft.setup = draft.setup.replace(**changes)
+    draft.params.update(overrides)
+    return draft

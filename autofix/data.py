@@ -1,0 +1,148 @@
+"""Load and validate training data: ``.npz`` files (never unpickled) and NumPy arrays."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+X_KEYS = ("x", "X", "x_train")
+Y_KEYS = ("y", "Y", "y_train")
+X_VAL_KEYS = ("x_val", "X_val", "x_valid")
+Y_VAL_KEYS = ("y_val", "Y_val", "y_valid")
+
+
+@dataclass
+class Dataset:
+    """Arrays as read from the user's file; validation rows are optional."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+
+
+def _pick(arrays, keys, path, what, required=True):
+    for key in keys:
+        if key in arrays:
+            return arrays[key]
+    if required:
+        found = ", ".join(sorted(arrays.files)) or "no arrays"
+        raise InputError(
+            f"no {what} array: expected one of {', '.join(keys)}, found {found}", path=path
+        )
+    return None
+
+
+def load_npz(path: str | Path) -> Dataset:
+    """Read ``x``/``y`` (and optional ``x_val``/``y_val``) from an ``.npz`` file.
+
+    The file is opened with ``allow_pickle=False``: arrays of Python objects are refused
+    with an :class:`InputError`, never executed.
+    """
+    path = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", path=path)
+    if p.is_dir():
+        raise InputError("is a directory, expected an .npz file", path=path)
+    if p.stat().st_size == 0:
+        raise InputError("empty file, expected an .npz archive with arrays x and y", path=path)
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            if not hasattr(arrays, "files"):
+                raise InputError("holds a single array, expected an .npz archive with x and y", path=path)
+            x = _pick(arrays, X_KEYS, path, "x")
+            y = _pick(arrays, Y_KEYS, path, "y")
+            x_val = _pick(arrays, X_VAL_KEYS, path, "x_val", required=False)
+            y_val = _pick(arrays, Y_VAL_KEYS, path, "y_val", required=False)
+            x, y = np.asarray(x), np.asarray(y)
+            x_val = None if x_val is None else np.asarray(x_val)
+            y_val = None if y_val is None else np.asarray(y_val)
+    except InputError:
+        raise
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise InputError(
+                "holds object arrays that need pickle, which autofix never loads; "
+                "save numeric arrays (e.g. x.astype('float32'))",
+                path=path,
+            ) from None
+        raise InputError(f"not a readable .npz archive ({_short(err)})", path=path) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise InputError(f"not a readable .npz archive ({_short(err)})", path=path) from None
+    if (x_val is None) != (y_val is None):
+        raise InputError("has only one of x_val and y_val; give both or neither", path=path)
+    x, y = validate_xy(x, y, source=path)
+    if x_val is not None:
+        x_val, y_val = validate_xy(x_val, y_val, source=path, names=("x_val", "y_val"))
+        _same_columns(x, y, x_val, y_val, path)
+    return Dataset(x, y, x_val, y_val)
+
+
+def _short(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text[:160]
+
+
+def _numeric(a: np.ndarray, name: str, source: str | None) -> np.ndarray:
+    if a.dtype.kind in "OUSV" or a.dtype.hasobject:
+        raise InputError(
+            f"{name} has dtype {a.dtype}; autofix needs numbers "
+            "(encode string labels as integer class ids, e.g. with sklearn's LabelEncoder)",
+            path=source,
+        )
+    if a.dtype.kind == "c":
+        raise InputError(f"{name} holds complex numbers; autofix needs real numbers", path=source)
+    if a.dtype.kind == "M" or a.dtype.kind == "m":
+        raise InputError(f"{name} holds dates or times; convert them to numbers", path=source)
+    return a
+
+
+def validate_xy(x, y, *, source: str | None = None, names=("x", "y")):
+    """Check that ``x`` and ``y`` are usable training arrays; return them as float arrays.
+
+    NaN and inf are allowed through: they are a finding (``nonfinite_data``), not an error.
+    """
+    xn, yn = names
+    x = _numeric(np.asarray(x), xn, source)
+    y = _numeric(np.asarray(y), yn, source)
+    if x.ndim == 0:
+        raise InputError(f"{xn} is a 0-d scalar; expected rows of features, shape (n_samples, ...)", path=source)
+    if y.ndim == 0:
+        raise InputError(f"{yn} is a 0-d scalar; expected one label per row, shape (n_samples,)", path=source)
+    if x.ndim == 1:
+        raise InputError(
+            f"{xn} is 1-D with shape {x.shape}; expected 2-D (n_samples, n_features): "
+            "reshape with x.reshape(-1, 1) for a single feature",
+            path=source,
+        )
+    if y.ndim > 2:
+        raise InputError(f"{yn} has shape {y.shape}; expected a vector, a column or one-hot rows", path=source)
+    if len(x) == 0 or x.size == 0:
+        raise InputError(f"{xn} is empty (shape {x.shape})", path=source)
+    if len(y) == 0 or y.size == 0:
+        raise InputError(f"{yn} is empty (shape {y.shape})", path=source)
+    if len(x) != len(y):
+        raise InputError(
+            f"found inconsistent numbers of samples: {xn} has {len(x)} rows, {yn} has {len(y)}",
+            path=source,
+        )
+    if len(x) < 10:
+        raise InputError(f"only {len(x)} rows; autofix needs at least 10 to train and judge", path=source)
+    if x.dtype.kind == "b":
+        x = x.astype("float32")
+    if y.dtype.kind == "b":
+        y = y.astype("float32")
+    return x.astype("float32", copy=False), y.astype("float64", copy=False)
+
+
+def _same_columns(x, y, x_val, y_val, path):
+    if x_val.shape[1:] != x.shape[1:]:
+        raise InputError(f"x_val rows have shape {x_val.shape[1:]} but x rows have {x.shape[1:]}", path=path)
+    if y_val.shape[1:] != y.shape[1:]:
+        raise InputError(f"y_val rows have shape {y_val.shape[1:]} but y rows have {y.shape[1:]}", path=path)

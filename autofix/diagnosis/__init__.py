@@ -1,0 +1,141 @@
+"""Diagnosis: data checks, model checks, and a reproduction of the user's training.
+
+:func:`diagnose_problem` returns a :class:`Diagnosis` whose findings each carry evidence.
+Checks are plain functions, one per finding code, in ``data_checks``, ``model_checks``
+and ``training_checks``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._tf import keras
+from ..findings import DATA_PROBLEMS, Finding, codes
+from ..judge import Judgement, judge, predicted_labels
+from ..problem import Problem
+from ..training import TrainLog, encode_targets, fit, predict
+from . import data_checks, model_checks, training_checks
+
+PROBE_ROWS = 2048
+
+
+@dataclass
+class Diagnosis:
+    findings: list = field(default_factory=list)
+    given: Judgement | None = None
+    rerun: Judgement | None = None
+    rerun_log: TrainLog | None = None
+    reference: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def data_problem(self) -> bool:
+        return any(f.code in DATA_PROBLEMS and f.severity == "error" for f in self.findings)
+
+    @property
+    def healthy(self) -> bool:
+        if self.data_problem or self.given is None or self.given.degenerate:
+            return False
+        return self.rerun is None or not self.rerun.degenerate
+
+
+def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
+    """``y`` as the user's own training fed it to the model (only its shape adapted)."""
+    from ..setup import output_units
+
+    return encode_targets(problem.task, problem.setup, y, output_units(problem.model))
+
+
+def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> tuple[TrainLog, Judgement | None]:
+    """Train a fresh clone of the user's model with the user's setup; judge it on val."""
+    k = keras()
+    k.utils.set_random_seed(problem.seed)
+    model = k.models.clone_model(problem.model)
+    x, y = problem.x[:rows], problem.y[:rows]
+    log = fit(model, problem.setup, x, original_targets(problem, y), seed=problem.seed,
+              deadline=problem.deadline)
+    if log.stopped == "error":
+        return log, None
+    verdict = judge(problem.task, y, problem.y_val, predict(model, problem.x_val))
+    problem.notes["rerun_pred"] = predict(model, problem.x_val)
+    return log, verdict
+
+
+def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
+    started = time.monotonic()
+    task, model = problem.task, problem.model
+    y_all = np.concatenate([problem.y, problem.y_val])
+    x_sample = problem.x[:4000]
+    found: list[Finding] = []
+    found += data_checks.constant_target(y_all)
+    if "constant_target" not in codes(found):
+        found += data_checks.absent_classes(task, y_all)
+        found += data_checks.target_leakage(task, problem.x, problem.y, problem.seed)
+        found += data_checks.unscaled_targets(task, problem.y)
+    found += data_checks.unscaled_inputs(model, x_sample)
+    if "constant_target" not in codes(found):  # with one label value the task is unknowable
+        found += model_checks.output_activation_mismatch(model, task, problem.setup, y_all)
+        found += model_checks.loss_mismatch(model, task, problem.setup)
+    found += model_checks.symmetric_init(model)
+    found += model_checks.dead_units(model, x_sample)
+    if "symmetric_init" not in codes(found):
+        try:
+            y_enc = original_targets(problem, problem.y[:256])
+            found += model_checks.vanishing_gradients(model, problem.setup, problem.x, y_enc,
+                                                      problem.seed)
+        except Exception:  # noqa: BLE001 - no evidence, no finding
+            pass
+
+    diagnosis = Diagnosis()
+    given_pred = predict(model, problem.x_val)
+    diagnosis.given = judge(task, problem.y, problem.y_val, given_pred)
+    if "constant_target" not in codes(found):
+        try:
+            diagnosis.reference = data_checks.reference_signal(
+                task, problem.x, problem.y, problem.x_val, problem.y_val, problem.seed)
+        except Exception:  # noqa: BLE001 - evidence only
+            diagnosis.reference = {}
+        if rerun:
+            log, verdict = reproduce(problem)
+            diagnosis.rerun_log, diagnosis.rerun = log, verdict
+            found += training_checks.nonfinite_loss(log)
+            found += training_checks.learning_rate(log, problem.setup)
+            if not {"symmetric_init", "learning_rate_too_low"} & codes(found):
+                found += training_checks.undertrained(log, verdict)
+            pred = problem.notes.get("rerun_pred")
+            ids = predicted_labels(task, pred) if pred is not None and task.is_classification else None
+            found += training_checks.class_imbalance(task, problem.y, ids, verdict)
+        found += training_checks.no_signal(diagnosis.reference, task.metric)
+        found += training_checks.degenerate_predictions(diagnosis.given, diagnosis.rerun,
+                                                        task.metric, diagnosis.reference)
+    found = _attribute(found)
+    diagnosis.findings = found
+    diagnosis.findings = _ordered(found, diagnosis)
+    diagnosis.seconds = time.monotonic() - started
+    return diagnosis
+
+
+def _attribute(found: list[Finding]) -> list[Finding]:
+    """Unscaled inputs make every gradient huge: a learning rate that looks too high on
+    them is a consequence, not a cause, until the inputs are normalized."""
+    if not any(f.code == "unscaled_inputs" and f.severity == "error" for f in found):
+        return found
+    out = []
+    for f in found:
+        if f.code == "learning_rate_too_high" and f.severity == "error":
+            f = Finding(f.code, "warning", f.message + " (possibly a consequence of the unscaled "
+                        "inputs: large inputs make large gradients)", f.evidence)
+        out.append(f)
+    return out
+
+
+def _ordered(found: list[Finding], diagnosis: Diagnosis) -> list[Finding]:
+    """Errors first; on a model that works, suspected causes are downgraded to warnings."""
+    if diagnosis.healthy:
+        found = [f if f.code in DATA_PROBLEMS or f.severity != "error"
+                 else Finding(f.code, "warning", f.message, f.evidence) for f in found]
+    rank = {"error": 0, "warning": 1, "info": 2}
+    return sorted(found, key=lambda f: rank[f.severity])

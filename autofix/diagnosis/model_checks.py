@@ -1,0 +1,198 @@
+"""Findings from the model itself: output head, loss, initialization, units, gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._tf import keras, tf
+from ..findings import Finding
+from ..modelio import activation_name, kernel_layers
+from ..setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units
+from ..surgery import RELU_LIKE, output_head, wanted_output
+from ..task import Task
+
+CONSTANT_INITIALIZERS = {"zeros", "ones", "constant"}
+POSITIVE_ONLY = {"relu", "softplus", "exponential", "relu6"}
+
+
+def output_activation_mismatch(model, task: Task, setup, y: np.ndarray) -> list[Finding]:
+    head, act = output_head(model)
+    units = output_units(model)
+    want_act, want_units = wanted_output(task, units)
+    problems = []
+    if task.kind == "regression":
+        lo, hi = float(np.min(y)), float(np.max(y))
+        below = float(np.mean(y < 0))
+        if act in POSITIVE_ONLY and lo < 0:
+            problems.append(f"the output layer '{head.name}' uses {act}, which cannot go below 0, "
+                            f"but {below:.0%} of the targets are negative (min {lo:.3g})")
+        elif act == "sigmoid" and (lo < 0 or hi > 1):
+            problems.append(f"the output layer '{head.name}' uses sigmoid (0..1) but targets span "
+                            f"{lo:.3g}..{hi:.3g}")
+        elif act == "tanh" and (lo < -1 or hi > 1):
+            problems.append(f"the output layer '{head.name}' uses tanh (-1..1) but targets span "
+                            f"{lo:.3g}..{hi:.3g}")
+        elif act == "softmax":
+            what = "always outputs 1.0" if units == 1 else "forces the outputs to sum to 1"
+            problems.append(f"the output layer '{head.name}' uses softmax, which {what}, on "
+                            f"regression targets spanning {lo:.3g}..{hi:.3g}")
+    else:
+        if act == "softmax" and units == 1:
+            problems.append(f"softmax over one unit in '{head.name}' always outputs 1.0, whatever "
+                            "the input")
+        elif units != want_units:
+            problems.append(f"the output layer '{head.name}' has {units} units but y has "
+                            f"{task.n_classes} classes")
+        if act in POSITIVE_ONLY | {"linear", "tanh"} and setup.loss in PROBABILISTIC_LOSSES \
+                and not setup.from_logits:
+            problems.append(f"the output layer '{head.name}' uses {act} under {setup.loss}, which "
+                            "expects probabilities (sigmoid/softmax) or from_logits=True")
+        elif act in POSITIVE_ONLY and setup.loss not in PROBABILISTIC_LOSSES:
+            problems.append(f"the output layer '{head.name}' uses {act} for a {task.kind} task; "
+                            f"class probabilities need {want_act}")
+    if not problems:
+        return []
+    return [Finding("output_activation_mismatch", "error",
+                    "; ".join(problems) + f"; use {want_act} over {want_units} unit(s)",
+                    {"layer": head.name, "activation": act, "units": units,
+                     "wanted_activation": want_act, "wanted_units": want_units})]
+
+
+def loss_mismatch(model, task: Task, setup) -> list[Finding]:
+    if not setup.compiled or not setup.loss:
+        return []
+    loss, units = setup.loss, output_units(model)
+    _, act = output_head(model)
+    severity, why = "error", ""
+    if task.kind == "regression" and loss in PROBABILISTIC_LOSSES:
+        why = f"{loss} is a classification loss, but y holds continuous values"
+    elif task.kind != "regression" and loss in REGRESSION_LOSSES | {"hinge", "squared_hinge"}:
+        fmt = {"onehot": "one-hot classes", "ids": "class ids", "indicator": "0/1 labels"}[task.label_format]
+        why = (f"{loss} on {fmt} treats class labels as numbers to regress: outputs drift to the "
+               "label average and the loss can look small while nothing is learned")
+    elif task.label_format == "onehot" and loss == "sparse_categorical_crossentropy":
+        why = "sparse_categorical_crossentropy expects integer class ids, but y is one-hot"
+    elif task.label_format == "ids" and loss in ("categorical_crossentropy", "categorical_focal_crossentropy"):
+        if units == 1:
+            why = ("categorical_crossentropy over a single output unit is always 0: the loss "
+                   "cannot move")
+        else:
+            why = "categorical_crossentropy expects one-hot rows, but y holds integer class ids"
+    elif task.kind == "multilabel" and loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        why = f"{loss} assumes one class per row, but y is multilabel"
+    elif task.kind == "multiclass" and loss == "binary_crossentropy" and units > 2:
+        severity = "warning"
+        why = "binary_crossentropy on one-hot multiclass rows scores each class separately"
+    elif setup.from_logits and act in ("softmax", "sigmoid"):
+        severity = "warning"
+        why = f"from_logits=True while the output already applies {act}: probabilities squashed twice"
+    if not why:
+        return []
+    from ..setup import default_loss
+
+    want = default_loss(task, wanted_output(task, units)[1])
+    return [Finding("loss_mismatch", severity, f"{why}; use {want}",
+                    {"loss": loss, "task": task.kind, "label_format": task.label_format,
+                     "wanted_loss": want, "from_logits": setup.from_logits})]
+
+
+def _initializer_name(layer) -> str:
+    init = layer.get_config().get("kernel_initializer")
+    if isinstance(init, dict):
+        return str(init.get("class_name", "")).lower()
+    return str(init or "").lower()
+
+
+def symmetric_init(model) -> list[Finding]:
+    layers = []
+    for layer in kernel_layers(model):
+        kernel = np.asarray(layer.kernel)
+        units = kernel.shape[-1]
+        init = _initializer_name(layer)
+        cols = kernel.reshape(-1, units)
+        identical = units > 1 and np.allclose(cols, cols[:, :1], atol=1e-8, rtol=0)
+        constant_init = units > 1 and init in CONSTANT_INITIALIZERS
+        if identical or constant_init:
+            layers.append((layer.name, init or "?", float(np.abs(kernel).max())))
+    if not layers:
+        return []
+    names = ", ".join(f"'{n}'" for n, _, _ in layers)
+    return [Finding(
+        "symmetric_init", "error",
+        f"{len(layers)} layer(s) ({names}) start with identical weights for every unit "
+        f"(initializer {layers[0][1]}); identical units get identical gradients and can never "
+        "differ, so the network behaves like one unit per layer",
+        {"layers": [n for n, _, _ in layers], "initializers": [i for _, i, _ in layers],
+         "max_abs_kernel": [m for _, _, m in layers]},
+    )]
+
+
+def _relu_layers(model):
+    head, _ = output_head(model)
+    return [layer for layer in model.layers
+            if layer is not head and getattr(layer, "kernel", None) is not None
+            and activation_name(layer) in RELU_LIKE - {"elu", "selu", "gelu", "silu", "swish", "mish"}]
+
+
+def dead_units(model, x: np.ndarray) -> list[Finding]:
+    layers = _relu_layers(model)
+    if not layers:
+        return []
+    k = keras()
+    try:
+        probe = k.Model(model.inputs, [layer.output for layer in layers])
+        outs = probe(x[:512], training=False)
+    except Exception:  # noqa: BLE001 - nested or unusual graphs: no evidence, no finding
+        return []
+    if not isinstance(outs, (list, tuple)):
+        outs = [outs]
+    worst, fractions = None, {}
+    for layer, out in zip(layers, outs):
+        a = np.asarray(out).reshape(len(x[:512]), -1, np.asarray(out).shape[-1])
+        alive = (a > 0).any(axis=(0, 1))
+        frac = 1.0 - float(alive.mean())
+        fractions[layer.name] = frac
+        if worst is None or frac > worst[1]:
+            worst = (layer.name, frac, int((~alive).sum()), alive.size)
+    if worst is None or worst[1] < 0.5:
+        return []
+    severity = "error" if worst[1] >= 0.99 else "warning"
+    return [Finding(
+        "dead_units", severity,
+        f"{worst[2]} of {worst[3]} ReLU units in '{worst[0]}' never activate on the data "
+        f"({worst[1]:.0%}); dead units pass no gradient and never recover",
+        {"dead_fraction": fractions, "rows": int(min(len(x), 512))},
+    )]
+
+
+def vanishing_gradients(model, setup, x: np.ndarray, y_encoded: np.ndarray, seed: int = 0) -> list[Finding]:
+    layers = kernel_layers(model)
+    if len(layers) < 3:
+        return []
+    k, t = keras(), tf()
+    k.utils.set_random_seed(seed)
+    try:
+        fresh = k.models.clone_model(model)
+        xb = t.constant(x[:256])
+        yb = t.constant(y_encoded[:256])
+        loss_fn = setup.make_loss()
+        with t.GradientTape() as tape:
+            loss = loss_fn(yb, fresh(xb, training=True))
+        kernels = [layer.kernel for layer in kernel_layers(fresh)]
+        grads = tape.gradient(loss, kernels)
+    except Exception:  # noqa: BLE001 - no evidence, no finding
+        return []
+    norms = [float(np.linalg.norm(np.asarray(g))) if g is not None else 0.0 for g in grads]
+    first, last = norms[0], norms[-1]
+    if last <= 0 or first <= 0 or not np.isfinite(first) or not np.isfinite(last):
+        return []
+    ratio = first / last
+    if ratio >= 1e-4:
+        return []
+    return [Finding(
+        "vanishing_gradients", "error",
+        f"at initialization the first layer's gradient is {ratio:.1e} times the last layer's "
+        f"({len(layers)} layers): early layers barely learn; saturating activations "
+        "(sigmoid/tanh) stacked deep are the usual cause",
+        {"gradient_norms": dict(zip([layer.name for layer in layers], norms)), "ratio": ratio},
+    )]

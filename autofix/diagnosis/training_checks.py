@@ -1,0 +1,131 @@
+"""Findings from a short reproduction of the user's training: the loss trajectory and the
+predictions it ends with."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..findings import Finding
+from ..judge import Judgement
+from ..task import Task, class_ids
+from ..training import TrainLog
+
+
+def _trajectory(log: TrainLog) -> list[float]:
+    start = [log.initial_loss] if getattr(log, "initial_loss", None) is not None else []
+    return start + list(log.losses)
+
+
+def nonfinite_loss(log: TrainLog) -> list[Finding]:
+    if log.stopped != "nonfinite":
+        return []
+    return [Finding("nonfinite_loss", "error",
+                    f"training the original setup: {log.detail}; from there every update is "
+                    "NaN and the model predicts nothing useful",
+                    {"epochs_run": log.epochs_run, "losses": log.losses[-5:]})]
+
+
+def learning_rate(log: TrainLog, setup) -> list[Finding]:
+    traj = [v for v in _trajectory(log) if math.isfinite(v)]
+    ratio = log.update_ratio
+    found = []
+    rising = len(traj) >= 3 and traj[-1] > 1.5 * min(traj) and traj[-1] > traj[0]
+    steps = np.diff(traj) if len(traj) >= 4 else np.array([])
+    oscillating = len(steps) >= 4 and np.mean(steps > 0) >= 0.4 and \
+        np.std(traj) > 0.25 * abs(np.mean(traj))
+    if (ratio is not None and ratio > 0.03) or rising or oscillating \
+            or (log.stopped == "nonfinite" and setup.learning_rate >= 1e-3):
+        why = []
+        if ratio is not None and ratio > 0.03:
+            why.append(f"each step moved the weights by {ratio:.1%} of their size (healthy: ~0.1%)")
+        if rising:
+            why.append(f"the loss rose from {traj[0]:.4g} to {traj[-1]:.4g}")
+        if oscillating:
+            why.append("the loss oscillates from epoch to epoch")
+        if log.stopped == "nonfinite":
+            why.append(log.detail)
+        found.append(Finding(
+            "learning_rate_too_high", "error",
+            f"learning rate {setup.learning_rate:g} is too high: {'; '.join(why)}",
+            {"learning_rate": setup.learning_rate, "update_ratio": ratio,
+             "losses": traj[:3] + traj[-3:]}))
+    elif ratio is not None and ratio < 1e-5 and len(traj) >= 2 and log.stopped != "nonfinite":
+        change = abs(traj[0] - traj[-1]) / max(abs(traj[0]), 1e-12)
+        if change < 0.05:
+            found.append(Finding(
+                "learning_rate_too_low", "error",
+                f"learning rate {setup.learning_rate:g} is too low: each step moved the weights "
+                f"by {ratio:.1e} of their size (healthy: ~1e-3) and the loss changed only "
+                f"{change:.1%} in {log.epochs_run} epochs",
+                {"learning_rate": setup.learning_rate, "update_ratio": ratio,
+                 "relative_loss_change": change}))
+    return found
+
+
+def undertrained(log: TrainLog, verdict: Judgement | None) -> list[Finding]:
+    traj = _trajectory(log)
+    if log.stopped != "completed" or len(traj) < 2 or not all(math.isfinite(v) for v in traj):
+        return []
+    if verdict is not None and (not verdict.degenerate or verdict.near_constant):
+        return []
+    tail = max(1, len(log.losses) // 5)
+    before, after = traj[-1 - tail], traj[-1]
+    drop = (before - after) / max(abs(before), 1e-12)
+    if drop < 0.05:
+        return []
+    return [Finding(
+        "undertrained", "error",
+        f"the loss was still falling when training stopped: down {drop:.0%} over the last "
+        f"{tail} epoch(s) (from {before:.4g} to {after:.4g}) after {log.epochs_run} epochs; "
+        "it needs more epochs",
+        {"epochs": log.epochs_run, "last_drop": drop, "losses": traj[-4:]})]
+
+
+def degenerate_predictions(given: Judgement, rerun: Judgement | None, metric: str,
+                           reference: dict | None = None) -> list[Finding]:
+    bad = [j for j in (given, rerun) if j is not None and j.degenerate]
+    if not bad:
+        return []
+    parts = []
+    if given.degenerate:
+        parts.append(f"the model as given: {given.reason}")
+    if rerun is not None and rerun.degenerate:
+        parts.append(f"the original setup retrained: {rerun.reason}")
+    if reference and not reference.get("degenerate", True):
+        parts.append(f"a quick scikit-learn model reaches {metric} {reference['metric']:.3f}, "
+                     "so x does predict y: the model or its training is at fault")
+    return [Finding(
+        "degenerate_predictions", "error", "; ".join(parts),
+        {"given": given.to_dict(), "retrained": rerun.to_dict() if rerun else None,
+         "reference": reference or None})]
+
+
+def no_signal(reference: dict, metric: str) -> list[Finding]:
+    if not reference or not reference.get("degenerate"):
+        return []
+    return [Finding(
+        "no_signal", "warning",
+        f"a gradient-boosting reference model also fails: {metric} {reference['metric']:.3f} vs "
+        f"{reference['constant']:.3f} for a constant; y may carry no signal from x (noise "
+        "labels, shuffled rows, or the wrong column)", reference)]
+
+
+def class_imbalance(task: Task, y_train: np.ndarray, pred_ids: np.ndarray | None,
+                    verdict: Judgement | None) -> list[Finding]:
+    if task.kind not in ("binary", "multiclass") or pred_ids is None or verdict is None:
+        return []
+    ids = class_ids(task, y_train)
+    counts = np.bincount(ids, minlength=task.n_classes)
+    majority = int(counts.argmax())
+    share = counts[majority] / counts.sum()
+    on_majority = float(np.mean(pred_ids == majority))
+    if share < 0.7 or on_majority < 0.95 or not verdict.degenerate:
+        return []
+    return [Finding(
+        "class_imbalance", "error",
+        f"class {majority} is {share:.0%} of the labels and the model predicts it for "
+        f"{on_majority:.0%} of rows: it collapsed onto the majority class",
+        {"majority_class": majority, "majority_share": share, "predicted_share": on_majority,
+         "class_counts": counts})]

@@ -1,0 +1,86 @@
+"""Findings: what the diagnosis saw, with a code, a severity, evidence and a message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SEVERITIES = ("error", "warning", "info")
+
+CODES = {
+    "degenerate_predictions": "(near-)constant predictions, or no better than the constant baseline",
+    "unscaled_inputs": "input features on wildly different or very large scales",
+    "unscaled_targets": "regression targets far from the scale the output layer can reach at init",
+    "output_activation_mismatch": "the output activation cannot produce the targets",
+    "loss_mismatch": "the loss does not fit the task or label format",
+    "symmetric_init": "zero or constant weight initialization: units that can never differ",
+    "dead_units": "ReLU units that never activate on the data",
+    "learning_rate_too_high": "loss diverges, oscillates or becomes NaN",
+    "learning_rate_too_low": "loss barely moves",
+    "undertrained": "loss still falling when training stops",
+    "nonfinite_loss": "NaN or inf loss or weights during training",
+    "vanishing_gradients": "gradients of early layers orders of magnitude below later ones",
+    "constant_target": "every label is the same: a data problem, not repairable by changing the model",
+    "target_leakage": "a feature equals or trivially predicts the target",
+    "nonfinite_data": "NaN or inf in x or y",
+    "absent_classes": "classes (one-hot columns) that never occur in y",
+    "class_imbalance": "predictions collapse onto the majority class",
+    "no_signal": "a reference scikit-learn model cannot beat the constant baseline either",
+}
+
+#: Findings about the data that no change to the model can repair.
+DATA_PROBLEMS = frozenset({"constant_target", "target_leakage", "nonfinite_data"})
+
+
+def _plain(value):
+    """Evidence as JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if not np.isfinite(value):
+            return str(value)
+        return float(f"{value:.6g}")
+    return value
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str
+    message: str
+    evidence: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.code not in CODES:
+            raise ValueError(f"unknown finding code {self.code!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+        self.evidence = _plain(self.evidence)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "evidence": self.evidence}
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.code}: {self.message}"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return (f"<b>{escape(self.code)}</b> <i>({escape(self.severity)})</i>: "
+                f"{escape(self.message)}")
+
+
+def codes(findings) -> set[str]:
+    return {f.code for f in findings}
+
+
+def errors(findings) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"]

@@ -1,0 +1,84 @@
+"""Show a report: a rich terminal summary and a small HTML table for notebooks."""
+
+from __future__ import annotations
+
+from html import escape
+
+from rich.console import Console
+from rich.table import Table
+
+VERDICT = {
+    "repaired": ("green", "REPAIRED"),
+    "healthy": ("green", "HEALTHY"),
+    "unrepairable": ("red", "UNREPAIRABLE"),
+}
+SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def findings_table(findings: list[dict]) -> Table:
+    table = Table(title="Findings", show_lines=False, expand=False)
+    table.add_column("severity")
+    table.add_column("code")
+    table.add_column("what autofix saw", overflow="fold")
+    for f in findings:
+        style = SEVERITY_STYLE.get(f["severity"], "")
+        table.add_row(f"[{style}]{f['severity']}[/]", f["code"], f["message"])
+    return table
+
+
+def attempts_table(attempts: list[dict], metric: str) -> Table:
+    table = Table(title="Attempts")
+    for col in ("#", "strategies", metric, "verdict", "epochs", "seconds"):
+        table.add_column(col)
+    for i, a in enumerate(attempts, 1):
+        verdict = {"healthy": "[green]healthy[/]", "degenerate": "[yellow]degenerate[/]",
+                   "failed": "[red]failed[/]"}[a.get("outcome", "degenerate")]
+        table.add_row(str(i), " + ".join(a["strategies"]) or "-", _num(a["metric"]), verdict,
+                      str(a["epochs"]), f"{a['seconds']:.1f}")
+    return table
+
+
+def verdict_line(report: dict) -> str:
+    status = report["status"]
+    base = report["baseline"]
+    metric = report["metric"]
+    if status == "repaired":
+        fix = report["fix"]
+        return (f"repaired with {' + '.join(fix['strategies'])}: {metric} "
+                f"{_num(base['original'])} -> {_num(fix['metric'])} (constant baseline "
+                f"{_num(base['constant'])})")
+    if status == "healthy":
+        return (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
+                f"{_num(base['constant'])}; nothing to repair")
+    causes = [f["code"] for f in report["findings"] if f["severity"] == "error"]
+    return (f"unrepairable: no candidate beat the constant baseline {_num(base['constant'])}"
+            + (f" ({', '.join(causes)})" if causes else ""))
+
+
+def print_report(report: dict, console: Console | None = None, *, quiet: bool = False) -> None:
+    console = console or Console()
+    if not quiet:
+        if report["findings"]:
+            console.print(findings_table(report["findings"]))
+        if report["attempts"]:
+            console.print(attempts_table(report["attempts"], report["metric"]))
+    style, _ = VERDICT.get(report["status"], ("", ""))
+    console.print(f"[bold {style}]{verdict_line(report)}[/]", highlight=False)
+
+
+def html_summary(report: dict) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(f['severity'])}</td><td><b>{escape(f['code'])}</b></td>"
+        f"<td>{escape(f['message'])}</td></tr>" for f in report["findings"])
+    tries = "".join(
+        f"<tr><td>{escape(' + '.join(a['strategies']))}</td><td>{escape(_num(a['metric']))}</td>"
+        f"<td>{escape(a.get('outcome', ''))}</td><td>{a['seconds']:.1f}</td></tr>"
+        for a in report["attempts"])
+    return (f"<div><p><b>{escape(verdict_line(report))}</b></p>"
+            f"<table><tr><th>severity</th><th>code</th><th>message</th></tr>{rows}</table>"
+            + (f"<table><tr><th>strategies</th><th>{escape(report['metric'])}</th><th>verdict</th>"
+               f"<th>seconds</th></tr>{tries}</table>" if tries else "") + "</div>")

@@ -1,0 +1,70 @@
+"""The outcome of a repair: status, the model to use, findings, attempts, and the report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._version import __version__
+from .findings import _plain
+
+
+@dataclass
+class RepairResult:
+    status: str  # repaired | healthy | unrepairable
+    model: object
+    findings: list
+    attempts: list
+    task: str
+    metric: str
+    baseline: dict
+    fix: dict | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+    diagnosis: object = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 0 if self.status in ("repaired", "healthy") else 1
+
+    def report(self) -> dict:
+        """The report dict of the contract."""
+        return _plain({
+            "autofix_version": __version__,
+            "status": self.status,
+            "task": self.task,
+            "metric": self.metric,
+            "baseline": self.baseline,
+            "findings": [f.to_dict() for f in self.findings],
+            "attempts": [a.to_dict() for a in self.attempts],
+            "fix": self.fix,
+            "seconds": round(self.seconds, 3),
+            **({"interrupted": True} if self.interrupted else {}),
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.report(), indent=2)
+
+    def save(self, path) -> Path:
+        """Write the model (fixed, or the original when nothing was repaired) atomically."""
+        from .modelio import save_model_atomic
+
+        path = Path(path)
+        save_model_atomic(self.model, path)
+        if self.fix is not None:
+            self.fix["model_path"] = str(path)
+        return path
+
+    def _repr_html_(self) -> str:
+        from .report import html_summary
+
+        return html_summary(self.report())
+
+    def __repr__(self) -> str:
+        fix = " + ".join(self.fix["strategies"]) if self.fix else "-"
+        return (f"<RepairResult status={self.status} task={self.task} fix={fix} "
+                f"findings={[f.code for f in self.findings]}>")

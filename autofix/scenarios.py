@@ -1,0 +1,216 @@
+"""The documented failure scenarios as seeded generators.
+
+Each builds the broken model *and trains it as the article's user did* (a plain
+``model.fit`` with the user's settings), and returns it with its data and what autofix
+should say about it. ``autofix bench`` and the tests run these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ._tf import keras
+
+
+@dataclass
+class Case:
+    name: str
+    model: object
+    x: np.ndarray
+    y: np.ndarray
+    epochs: int
+    batch_size: int
+    expect_status: str
+    expect_codes: tuple
+    train_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    make: Callable
+    expect_status: str = "repaired"
+    expect_codes: tuple = field(default_factory=tuple)
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str, summary: str, expect_status: str = "repaired", expect_codes=()):
+    def wrap(fn):
+        SCENARIOS[name] = Scenario(name, summary, fn, expect_status, tuple(expect_codes))
+        return fn
+    return wrap
+
+
+def _signal(rng, n, d=6):
+    """Features with a nonlinear signal: y is clearly learnable from x."""
+    x = rng.normal(size=(n, d)).astype("float32")
+    y = (1.5 * x[:, 0] - 2.0 * x[:, 1] + x[:, 2] * x[:, 3] + np.sin(2 * x[:, 4])
+         + 0.1 * rng.normal(size=n))
+    return x, y.reshape(-1, 1).astype("float32")
+
+
+def _mlp(k, d, out_units=1, out_activation="linear", hidden_activation="relu", width=32,
+         depth=2, **dense_kwargs):
+    layers = [k.Input(shape=(d,))]
+    for _ in range(depth):
+        layers.append(k.layers.Dense(width, activation=hidden_activation, **dense_kwargs))
+    layers.append(k.layers.Dense(out_units, activation=out_activation, **dense_kwargs))
+    return k.Sequential(layers)
+
+
+def _train(model, x, y, epochs, batch_size):
+    import time
+
+    started = time.monotonic()
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    return time.monotonic() - started
+
+
+@scenario("unnormalized_inputs", "features 1e-2 to 1e5 apart; signal sits in the small ones",
+          expect_codes=("unscaled_inputs",))
+def unnormalized_inputs(k, rng, n):
+    x, y = _signal(rng, n)
+    scales = np.array([0.01, 0.01, 1.0, 1.0, 0.05, 1.0], dtype="float32")
+    x = x * scales
+    x = np.concatenate([x, rng.normal(5e4, 2e4, size=(n, 2)).astype("float32")], axis=1)
+    model = _mlp(k, x.shape[1])
+    model.compile(optimizer=k.optimizers.Adam(0.01), loss="mse")
+    return model, x, y, 50, 32
+
+
+@scenario("relu_output_signed_targets", "ReLU on the output of a regression with negative targets",
+          expect_codes=("output_activation_mismatch",))
+def relu_output(k, rng, n):
+    x, y = _signal(rng, n)
+    y = y - 6.0
+    model = _mlp(k, x.shape[1], out_activation="relu")
+    model.compile(optimizer=k.optimizers.Adam(0.01), loss="mse")
+    return model, x, y, 50, 32
+
+
+@scenario("all_zero_labels", "every label is 0: a data problem", expect_status="unrepairable",
+          expect_codes=("constant_target",))
+def all_zero_labels(k, rng, n):
+    x = rng.random((n, 2)).astype("float32")
+    y = np.zeros((n, 1), dtype="float32")
+    model = _mlp(k, 2, depth=1)
+    model.compile(optimizer=k.optimizers.Adam(0.01), loss="mse")
+    return model, x, y, 50, 32
+
+
+@scenario("zero_init", "every kernel initialized to zeros", expect_codes=("symmetric_init",))
+def zero_init(k, rng, n):
+    x, y = _signal(rng, n)
+    model = _mlp(k, x.shape[1], kernel_initializer="zeros")
+    model.compile(optimizer=k.optimizers.Adam(0.01), loss="mse")
+    return model, x, y, 50, 32
+
+
+@scenario("learning_rate_too_high", "SGD with learning rate 1.0 on a classifier",
+          expect_codes=("learning_rate_too_high",))
+def lr_too_high(k, rng, n):
+    x, score = _signal(rng, n)
+    y = (score[:, 0] > np.median(score)).astype("float32")
+    model = _mlp(k, x.shape[1], out_activation="sigmoid", width=64)
+    model.compile(optimizer=k.optimizers.Adam(learning_rate=2.0), loss="binary_crossentropy")
+    return model, x, y, 50, 32
+
+
+@scenario("learning_rate_too_low", "Adam with learning rate 1e-7", expect_codes=("learning_rate_too_low",))
+def lr_too_low(k, rng, n):
+    x, y = _signal(rng, n)
+    model = _mlp(k, x.shape[1])
+    model.compile(optimizer=k.optimizers.Adam(1e-7), loss="mse")
+    return model, x, y, 50, 32
+
+
+@scenario("too_few_epochs", "two epochs with large batches: the loss is still falling",
+          expect_codes=("undertrained",))
+def too_few_epochs(k, rng, n):
+    x, y = _signal(rng, n)
+    y = y + 4.0
+    model = _mlp(k, x.shape[1])
+    model.compile(optimizer=k.optimizers.Adam(1e-3), loss="mse")
+    return model, x, y, 2, 128
+
+
+@scenario("mse_on_onehot", "MSE loss on one-hot digits (10 classes) behind sigmoids, trained with SGD",
+          expect_codes=("loss_mismatch",))
+def mse_on_onehot(k, rng, n):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rows = rng.permutation(len(digits.target))[:n]
+    x = digits.data[rows].astype("float32")
+    y = np.eye(10, dtype="float32")[digits.target[rows]]
+    model = _mlp(k, x.shape[1], out_units=10, out_activation="sigmoid", depth=1)
+    model.compile(optimizer=k.optimizers.SGD(0.01), loss="mse")
+    return model, x, y, 10, 32
+
+
+@scenario("leaked_target_column", "the label is also the last column of x",
+          expect_status="unrepairable", expect_codes=("target_leakage",))
+def leaked_target(k, rng, n):
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (rng.random(n) > 0.5).astype("float32")
+    x = np.concatenate([x, y[:, None]], axis=1)
+    model = _mlp(k, x.shape[1], out_activation="sigmoid", depth=1)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model, x, y, 30, 32
+
+
+@scenario("sgd_unscaled", "plain SGD on features in the thousands: the loss explodes to NaN",
+          expect_codes=("unscaled_inputs",))
+def sgd_unscaled(k, rng, n):
+    base = rng.uniform(1, 3, size=(n, 2)).astype("float32")
+    x = np.stack([base[:, 0], 1000 * base[:, 1]], axis=1).astype("float32")
+    y = (base[:, 0] + 2 * base[:, 1] + 0.05 * rng.normal(size=n)).astype("float32")
+    model = k.Sequential([k.Input(shape=(2,)), k.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model, x, y, 50, 32
+
+
+@scenario("softmax_single_unit", "softmax over a one-unit binary output: always 1.0",
+          expect_codes=("output_activation_mismatch",))
+def softmax_single_unit(k, rng, n):
+    x, score = _signal(rng, n)
+    y = (score[:, 0] > np.median(score)).astype("float32")
+    model = _mlp(k, x.shape[1], out_activation="softmax")
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model, x, y, 30, 32
+
+
+@scenario("healthy", "a working model: nothing to repair", expect_status="healthy")
+def healthy(k, rng, n):
+    x, y = _signal(rng, n)
+    model = _mlp(k, x.shape[1])
+    model.compile(optimizer="adam", loss="mse")
+    return model, x, y, 50, 32
+
+
+@scenario("noise_labels", "labels independent of x: no model can learn them",
+          expect_status="unrepairable", expect_codes=("degenerate_predictions",))
+def noise_labels(k, rng, n):
+    x = rng.normal(size=(n, 6)).astype("float32")
+    y = (rng.random(n) > 0.5).astype("float32")
+    model = _mlp(k, 6, out_activation="sigmoid")
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model, x, y, 30, 32
+
+
+def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True) -> Case:
+    """Build scenario ``name`` and train its broken model the way its user did."""
+    spec = SCENARIOS[name]
+    k = keras()
+    k.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    model, x, y, epochs, batch_size = spec.make(k, rng, rows)
+    seconds = _train(model, x, y, epochs, batch_size) if train else 0.0
+    return Case(name, model, x, y, epochs, batch_size, spec.expect_status, spec.expect_codes,
+                seconds)

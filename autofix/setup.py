@@ -1,0 +1,163 @@
+"""The training setup: optimizer, learning rate, loss, epochs, batch size.
+
+Read from a compiled model (its "original training setup") or inferred for the task.
+A :class:`TrainingSetup` is a plain value: strategies return changed copies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .task import Task
+
+LOSS_ALIASES = {
+    "mse": "mean_squared_error", "mean_squared_error": "mean_squared_error",
+    "meansquarederror": "mean_squared_error",
+    "mae": "mean_absolute_error", "mean_absolute_error": "mean_absolute_error",
+    "meanabsoluteerror": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error", "mean_absolute_percentage_error": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error", "mean_squared_logarithmic_error": "mean_squared_logarithmic_error",
+    "huber": "huber", "huber_loss": "huber", "log_cosh": "log_cosh", "logcosh": "log_cosh",
+    "binary_crossentropy": "binary_crossentropy", "binarycrossentropy": "binary_crossentropy",
+    "binary_focal_crossentropy": "binary_focal_crossentropy",
+    "categorical_crossentropy": "categorical_crossentropy",
+    "categoricalcrossentropy": "categorical_crossentropy",
+    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+    "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
+    "categorical_focal_crossentropy": "categorical_focal_crossentropy",
+    "hinge": "hinge", "squared_hinge": "squared_hinge", "categorical_hinge": "categorical_hinge",
+    "poisson": "poisson", "kl_divergence": "kl_divergence", "kld": "kl_divergence",
+    "cosine_similarity": "cosine_similarity",
+}
+REGRESSION_LOSSES = {
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "huber", "log_cosh", "poisson", "cosine_similarity",
+}
+PROBABILISTIC_LOSSES = {
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "categorical_focal_crossentropy", "kl_divergence",
+}
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    optimizer: str = "adam"
+    optimizer_config: dict = field(default_factory=dict)
+    learning_rate: float = 1e-3
+    loss: str = "mean_squared_error"
+    from_logits: bool = False
+    epochs: int = 50
+    batch_size: int = 32
+    clipnorm: float | None = None
+    class_weight: dict | None = None
+    compiled: bool = True
+
+    def replace(self, **changes) -> "TrainingSetup":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return {
+            "optimizer": self.optimizer, "learning_rate": self.learning_rate, "loss": self.loss,
+            "from_logits": self.from_logits, "epochs": self.epochs, "batch_size": self.batch_size,
+            "clipnorm": self.clipnorm, "compiled": self.compiled,
+        }
+
+    def make_optimizer(self):
+        from ._tf import keras
+
+        k = keras()
+        config = dict(self.optimizer_config)
+        config["learning_rate"] = float(self.learning_rate)
+        if self.clipnorm is not None:
+            config["clipnorm"] = float(self.clipnorm)
+            config.pop("global_clipnorm", None)
+            config.pop("clipvalue", None)
+        try:
+            return k.optimizers.get({"class_name": self.optimizer, "config": config})
+        except (ValueError, TypeError):
+            fallback = {"learning_rate": config["learning_rate"]}
+            if self.clipnorm is not None:
+                fallback["clipnorm"] = config["clipnorm"]
+            return k.optimizers.Adam(**fallback)
+
+    def make_loss(self):
+        from ._tf import keras
+
+        k = keras()
+        kwargs = {"from_logits": True} if self.from_logits else {}
+        classes = {
+            "binary_crossentropy": k.losses.BinaryCrossentropy,
+            "categorical_crossentropy": k.losses.CategoricalCrossentropy,
+            "sparse_categorical_crossentropy": k.losses.SparseCategoricalCrossentropy,
+        }
+        if self.loss in classes:
+            return classes[self.loss](**kwargs)
+        return k.losses.get(self.loss)
+
+
+def canonical_loss(loss) -> tuple[str, bool]:
+    """Return (canonical name, from_logits) for a loss given as str, function or object."""
+    if loss is None:
+        return "", False
+    from_logits = False
+    if isinstance(loss, str):
+        name = loss
+    elif hasattr(loss, "get_config"):
+        try:
+            config = loss.get_config()
+        except Exception:  # noqa: BLE001 - a custom loss may not serialize
+            config = {}
+        name = config.get("name") or type(loss).__name__
+        from_logits = bool(config.get("from_logits", False))
+        inner = getattr(loss, "fn", None)
+        if inner is not None and getattr(inner, "__name__", None):
+            name = inner.__name__
+    else:
+        name = getattr(loss, "__name__", type(loss).__name__)
+    key = name.lower().replace(" ", "_")
+    return LOSS_ALIASES.get(key, LOSS_ALIASES.get(key.replace("_", ""), key)), from_logits
+
+
+def default_loss(task: Task, output_units: int) -> str:
+    """The loss that fits the task, the label format and the output width."""
+    if task.kind == "regression":
+        return "mean_squared_error"
+    if task.kind == "multilabel":
+        return "binary_crossentropy"
+    if task.label_format == "onehot":
+        return "binary_crossentropy" if output_units == 1 else "categorical_crossentropy"
+    if task.kind == "binary" and output_units == 1:
+        return "binary_crossentropy"
+    return "sparse_categorical_crossentropy"
+
+
+def setup_from_model(model, task: Task, *, epochs: int = 50, batch_size: int = 32) -> TrainingSetup:
+    """The model's own compile settings, or Adam(1e-3) and the task's loss if uncompiled."""
+    units = output_units(model)
+    optimizer = getattr(model, "optimizer", None)
+    loss = getattr(model, "loss", None)
+    if optimizer is None or loss is None:
+        return TrainingSetup(loss=default_loss(task, units), epochs=epochs, batch_size=batch_size,
+                             compiled=False)
+    config = dict(optimizer.get_config())
+    lr = config.pop("learning_rate", 1e-3)
+    if isinstance(lr, dict):  # a schedule: take its initial rate
+        lr = lr.get("config", {}).get("initial_learning_rate", 1e-3)
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        lr = float(optimizer.learning_rate.numpy())
+    config.pop("name", None)
+    name, from_logits = canonical_loss(loss)
+    return TrainingSetup(
+        optimizer=type(optimizer).__name__, optimizer_config=config, learning_rate=lr, loss=name,
+        from_logits=from_logits, epochs=epochs, batch_size=batch_size,
+        clipnorm=config.get("clipnorm"),
+    )
+
+
+def output_units(model) -> int:
+    shape = model.outputs[0].shape if getattr(model, "outputs", None) else model.output_shape
+    last = shape[-1]
+    return int(last) if last is not None else 1

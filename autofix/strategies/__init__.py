@@ -1,0 +1,9 @@
+"""Repair strategies, one module each, collected in a registry.
+
+Third-party strategies register through the ``autofix.strategies`` entry point group:
+point it at a :class:`Strategy` subclass.
+"""
+
+from .base import Strategy, register, registry
+
+__all__ = ["Strategy", "register", "registry"]

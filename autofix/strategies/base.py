@@ -1,0 +1,73 @@
+"""The strategy plug-in surface: a small base class and a registry.
+
+A strategy answers some finding codes and changes a :class:`~autofix.candidate.Draft`
+(the model, its compile setup, its training targets). It never touches the user's model:
+a draft is always built from a fresh clone.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from ..findings import Finding
+
+_REGISTRY: dict[str, "Strategy"] = {}
+_ENTRY_POINTS_LOADED = False
+
+
+class Strategy:
+    """Base class of every repair strategy.
+
+    Subclasses set ``name``, ``summary`` (one line for ``autofix strategies``),
+    ``answers`` (the finding codes it repairs) and ``order`` (its place when several
+    strategies combine: surgery on the model first, training changes last), and
+    implement :meth:`apply`. :meth:`applies` may narrow when the strategy is proposed.
+    """
+
+    name: str = ""
+    summary: str = ""
+    answers: frozenset = frozenset()
+    order: int = 50
+    #: a training-only change (learning rate, epochs...) rather than a model change
+    tuning: bool = False
+
+    def applies(self, problem, findings: list[Finding]) -> bool:
+        """Whether the findings call for this strategy (default: an answered code fired)."""
+        return any(f.code in self.answers and f.severity in ("error", "warning") for f in findings)
+
+    def apply(self, draft, problem) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<strategy {self.name}>"
+
+
+def register(cls):
+    """Class decorator: add an instance of ``cls`` to the registry under ``cls.name``."""
+    instance = cls()
+    if not instance.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    _REGISTRY[instance.name] = instance
+    return cls
+
+
+def _load_entry_points() -> None:
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    for ep in entry_points(group="autofix.strategies"):
+        obj = ep.load()
+        if isinstance(obj, type):
+            if obj.name not in _REGISTRY:
+                register(obj)
+        elif isinstance(obj, Strategy):
+            _REGISTRY.setdefault(obj.name, obj)
+
+
+def registry() -> dict[str, Strategy]:
+    """Every registered strategy by name: the built-ins and those of installed plug-ins."""
+    from . import builtin  # noqa: F401 - registers the built-in strategies
+
+    _load_entry_points()
+    return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].order, item[0])))

@@ -1,0 +1,15 @@
+"""Import every built-in strategy module so that each registers itself."""
+
+from . import (  # noqa: F401
+    adjust_learning_rate,
+    change_loss,
+    class_weights,
+    clip_gradients,
+    extend_training,
+    fix_vanishing_gradients,
+    normalize_inputs,
+    reinitialize_weights,
+    rescale_targets,
+    swap_output_activation,
+    tune_training,
+)

@@ -1,0 +1,19 @@
+"""Train with the loss that fits the task, the label format and the output width."""
+
+from __future__ import annotations
+
+from ..setup import default_loss
+from .base import Strategy, register
+
+
+@register
+class ChangeLoss(Strategy):
+    name = "change_loss"
+    summary = "switch to the loss that fits the task and label format (e.g. mse -> categorical_crossentropy)"
+    answers = frozenset({"loss_mismatch"})
+    order = 30
+
+    def apply(self, draft, problem) -> None:
+        loss = default_loss(problem.task, draft.output_units)
+        draft.setup = draft.setup.replace(loss=loss, from_logits=False)
+        draft.params["loss"] = loss

@@ -1,0 +1,177 @@
+"""Lean candidate training: a cached ``tf.data`` pipeline, several steps per execution,
+and early rejection of candidates that are already hopeless.
+
+Per-step Python overhead dominates small Keras models on CPU; this trains the same model,
+with the same batch size and epochs, about 3x faster than a plain ``model.fit`` on arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._tf import keras, tf
+from .setup import TrainingSetup, PROBABILISTIC_LOSSES
+from .task import Task, class_ids
+
+MAX_STEPS_PER_EXECUTION = 32
+
+
+@dataclass
+class TrainLog:
+    """What one training run did: per-epoch loss, why it stopped, how long it took."""
+
+    losses: list = field(default_factory=list)
+    epochs_planned: int = 0
+    stopped: str = "completed"  # completed | nonfinite | stuck | time | error
+    detail: str = ""
+    seconds: float = 0.0
+    update_ratio: float | None = None  # median per-step relative kernel update, 1st epoch
+    initial_loss: float | None = None  # loss on a probe batch before the first step
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.losses)
+
+    @property
+    def finite(self) -> bool:
+        return self.stopped != "nonfinite" and all(math.isfinite(v) for v in self.losses)
+
+
+def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) -> np.ndarray:
+    """``y`` in the form the loss expects (ids, one-hot, a 0/1 column, or values)."""
+    y = np.asarray(y)
+    loss = setup.loss
+    if task.kind == "regression" or loss not in PROBABILISTIC_LOSSES:
+        out = y.reshape(len(y), -1) if units > 1 or y.ndim == 2 else y
+        return out.astype("float32")
+    if task.kind == "multilabel" or task.label_format == "onehot" and units == task.n_classes:
+        if loss == "sparse_categorical_crossentropy":
+            return class_ids(task, y).astype("int32")
+        return y.reshape(len(y), -1).astype("float32")
+    ids = class_ids(task, y)
+    if loss == "sparse_categorical_crossentropy":
+        return ids.astype("int32")
+    if loss in ("categorical_crossentropy", "categorical_focal_crossentropy", "kl_divergence"):
+        return np.eye(max(units, task.n_classes), dtype="float32")[ids][:, :units]
+    return ids.reshape(-1, 1).astype("float32")
+
+
+def _make_watch():
+    k = keras()
+
+    class Watch(k.callbacks.Callback):
+        """Stop on NaN loss, on a candidate stuck at constant predictions, or on time."""
+
+        def __init__(self, log: TrainLog, probe_x, probe_y, loss_fn, deadline: float | None,
+                     steps: int, reject_stuck: bool):
+            super().__init__()
+            self.log, self.probe_x, self.deadline = log, probe_x, deadline
+            self.probe_y, self.loss_fn = probe_y, loss_fn
+            self.steps, self.reject_stuck = max(steps, 1), reject_stuck
+            self._kernels0 = None
+            self._last_check_loss = None
+            self._stuck_checks = 0
+
+        def _kernels(self):
+            return [v.numpy().copy() for v in self.model.trainable_weights if len(v.shape) >= 2]
+
+        def on_train_begin(self, logs=None):
+            self._kernels0 = self._kernels()
+            try:
+                pred = self.model(self.probe_x, training=False)
+                self.log.initial_loss = float(self.loss_fn(self.probe_y, pred))
+            except Exception:  # noqa: BLE001 - evidence only
+                self.log.initial_loss = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = float((logs or {}).get("loss", float("nan")))
+            self.log.losses.append(loss)
+            if epoch == 0 and self._kernels0:
+                ratios = []
+                for w0, w1 in zip(self._kernels0, self._kernels()):
+                    norm = np.linalg.norm(w0)
+                    if norm > 0:
+                        ratios.append(np.linalg.norm(w1 - w0) / norm / self.steps)
+                self.log.update_ratio = float(np.median(ratios)) if ratios else None
+                self._kernels0 = None
+            if not math.isfinite(loss):
+                self.log.stopped, self.log.detail = "nonfinite", f"loss became {loss} at epoch {epoch + 1}"
+                self.model.stop_training = True
+                return
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                self.log.stopped, self.log.detail = "time", f"ran out of its time share at epoch {epoch + 1}"
+                self.model.stop_training = True
+                return
+            planned = self.log.epochs_planned
+            check_every = max(2, planned // 5)
+            if self.reject_stuck and planned >= 6 and (epoch + 1) % check_every == 0 and epoch + 1 < planned:
+                pred = np.asarray(self.model(self.probe_x, training=False), dtype="float64")
+                spread = float(np.max(pred.std(axis=0))) if pred.size else 0.0
+                prev = self._last_check_loss
+                flat = prev is not None and abs(prev - loss) <= 1e-3 * max(abs(prev), 1e-12)
+                self._last_check_loss = loss
+                if spread < 1e-6 and flat:
+                    self._stuck_checks += 1
+                    if self._stuck_checks >= 2:
+                        self.log.stopped = "stuck"
+                        self.log.detail = (f"predictions constant and loss flat at {loss:.4g} "
+                                           f"by epoch {epoch + 1}")
+                        self.model.stop_training = True
+                else:
+                    self._stuck_checks = 0
+
+    return Watch
+
+
+def dataset(x, y, sample_weight, batch_size: int, seed: int):
+    t = tf()
+    parts = (x, y) if sample_weight is None else (x, y, sample_weight.astype("float32"))
+    ds = t.data.Dataset.from_tensor_slices(parts).cache()
+    ds = ds.shuffle(min(len(x), 10_000), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(2)
+
+
+def compile_for_training(model, setup: TrainingSetup, steps_per_epoch: int):
+    model.compile(
+        optimizer=setup.make_optimizer(),
+        loss=setup.make_loss(),
+        steps_per_execution=max(1, min(MAX_STEPS_PER_EXECUTION, steps_per_epoch)),
+    )
+
+
+def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int = 0,
+        sample_weight: np.ndarray | None = None, deadline: float | None = None,
+        reject_stuck: bool = True, extra_callbacks=()) -> TrainLog:
+    """Compile ``model`` for ``setup`` and train it; never raises for a failed run."""
+    log = TrainLog(epochs_planned=int(setup.epochs))
+    start = time.monotonic()
+    steps = math.ceil(len(x) / max(1, setup.batch_size))
+    probe_x, probe_y = x[:256], y_encoded[:256]
+    try:
+        compile_for_training(model, setup, steps)
+        ds = dataset(x, y_encoded, sample_weight, setup.batch_size, seed)
+        watch = _make_watch()(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
+                              reject_stuck)
+        model.fit(ds, epochs=int(setup.epochs), verbose=0, callbacks=[watch, *extra_callbacks])
+    except Exception as err:  # noqa: BLE001 - a failed candidate is recorded, not raised
+        log.stopped = "error"
+        log.detail = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+    log.seconds = time.monotonic() - start
+    if log.stopped == "completed" and not _weights_finite(model):
+        log.stopped, log.detail = "nonfinite", "weights became NaN or inf"
+    return log
+
+
+def _weights_finite(model) -> bool:
+    return all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def predict(model, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """Predictions without Keras' progress machinery (a direct call per chunk)."""
+    outs = [np.asarray(model(x[i:i + batch_size], training=False))
+            for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs, axis=0) if outs else np.empty((0,))
