@@ -1,0 +1,288 @@
+"""The ``autofix`` command line (typer). TensorFlow is imported only inside commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import InputError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Diagnose and repair Keras models that fail to learn; prove the repair by retraining.",
+)
+TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel")
+
+ModelArg = Annotated[Path, typer.Argument(help="Keras model (.keras or legacy .h5)", show_default=False)]
+DataArg = Annotated[Path, typer.Argument(help=".npz with x and y (optional x_val, y_val)", show_default=False)]
+TaskOpt = Annotated[str, typer.Option(help="auto|regression|binary|multiclass|multilabel")]
+EpochsOpt = Annotated[int, typer.Option(help="the original training length")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", help="the original batch size")]
+SeedOpt = Annotated[int, typer.Option(help="random seed: same seed, same report")]
+UnsafeOpt = Annotated[bool, typer.Option("--unsafe-load", help="allow Lambda/custom layers (runs code from the file)")]
+
+
+def _fail(message: str, code: int = 2):
+    typer.echo(f"autofix: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _check_task(task: str) -> None:
+    if task not in TASK_CHOICES:
+        raise InputError(f"unknown --task {task!r}; expected one of {', '.join(TASK_CHOICES)}")
+
+
+def _load(model_path: Path, data_path: Path, unsafe: bool):
+    from .data import load_npz
+    from .modelio import load_model
+
+    data = load_npz(data_path)
+    model = load_model(model_path, unsafe=unsafe)
+    return model, data
+
+
+def _check_output(path: Path, inputs: list[Path], what: str) -> None:
+    resolved = path.resolve()
+    for given in inputs:
+        if given.exists() and resolved == given.resolve():
+            raise InputError(f"{what} {path} is the input file; autofix never overwrites its inputs")
+    parent = resolved.parent
+    if not parent.exists():
+        raise InputError(f"{what} folder {parent} does not exist")
+    if not parent.is_dir():
+        raise InputError(f"{what} folder {parent} is not a folder")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{what} folder {parent} is not writable")
+    if resolved.is_dir():
+        raise InputError(f"{what} {path} is a folder")
+
+
+def _raise_interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+class Progress:
+    """Live progress on stderr: the diagnosis, then one line per candidate."""
+
+    def __init__(self, console: Console, enabled: bool):
+        self.console, self.enabled = console, enabled
+
+    def __call__(self, event: str, payload) -> None:
+        if not self.enabled:
+            return
+        if event == "diagnosis":
+            codes = ", ".join(f.code for f in payload.findings if f.severity == "error") or "none"
+            self.console.print(f"diagnosed in {payload.seconds:.1f}s; errors: {codes}", highlight=False)
+        elif event == "attempt_start":
+            self.console.print(f"trying {payload.label()} ...", highlight=False)
+        elif event == "attempt":
+            metric = "-" if payload.metric is None else f"{payload.metric:.3f}"
+            self.console.print(f"  -> {payload.outcome} ({metric}, {payload.seconds:.1f}s) "
+                               f"{payload.reason}", highlight=False)
+
+
+@app.command()
+def diagnose(
+    model: ModelArg,
+    data: DataArg,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report JSON only")] = False,
+    task: TaskOpt = "auto",
+    epochs: EpochsOpt = 50,
+    batch_size: BatchOpt = 32,
+    seed: SeedOpt = 0,
+    unsafe_load: UnsafeOpt = False,
+):
+    """Say what is wrong with MODEL trained on DATA, without changing anything."""
+    try:
+        _check_task(task)
+        keras_model, dataset = _load(model, data, unsafe_load)
+        from .api import _result, prepare
+        from .diagnosis import diagnose_problem
+
+        import time
+
+        started = time.monotonic()
+        validation = (dataset.x_val, dataset.y_val) if dataset.x_val is not None else None
+        problem, early = prepare(keras_model, dataset.x, dataset.y, validation_data=validation,
+                                 task=task, seed=seed, epochs=epochs, batch_size=batch_size)
+        diagnosis = diagnose_problem(problem)
+        diagnosis.findings = early + diagnosis.findings
+        result = _result(problem, diagnosis, [], started, False)
+        report = result.report()
+        # nothing was retrained, so nothing is repaired yet: the contract's status stays
+        # within its three values; "diagnosis" says whether the model is merely broken
+        report["status"] = "healthy" if diagnosis.healthy else "unrepairable"
+        report["diagnosis"] = ("healthy" if diagnosis.healthy else
+                               "data_problem" if diagnosis.data_problem else "degenerate")
+    except InputError as err:
+        _fail(str(err))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        from .report import findings_table
+
+        console = Console()
+        if report["findings"]:
+            console.print(findings_table(report["findings"]))
+        console.print(f"{report['diagnosis']}: {report['metric']} {report['baseline']['original']:.3f} "
+                      f"(constant baseline {report['baseline']['constant']:.3f})", highlight=False)
+    raise typer.Exit(0 if report["status"] == "healthy" else 1)
+
+
+@app.command()
+def repair(
+    model: ModelArg,
+    data: DataArg,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="where to write the fixed model [default: MODEL.fixed.keras]")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="write the JSON report here")] = None,
+    budget: Annotated[Optional[float], typer.Option(help="stop searching after this many seconds")] = None,
+    seed: SeedOpt = 0,
+    task: TaskOpt = "auto",
+    strategies: Annotated[Optional[str], typer.Option(help="comma-separated strategy names to allow")] = None,
+    epochs: EpochsOpt = 50,
+    batch_size: BatchOpt = 32,
+    unsafe_load: UnsafeOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the verdict line")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the report JSON on stdout")] = False,
+):
+    """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the first proven one."""
+    from .report import print_report, verdict_line
+
+    try:
+        _check_task(task)
+        if budget is not None and budget <= 0:
+            raise InputError(f"--budget must be a positive number of seconds, got {budget}")
+        output = output or model.with_name(f"{model.stem}.fixed.keras")
+        if output.suffix.lower() not in (".keras",):
+            raise InputError(f"output {output} must end in .keras")
+        _check_output(output, [model, data], "output")
+        if report is not None:
+            _check_output(report, [model, data, output], "report")
+        if strategies is not None:
+            from .api import _usable_strategies
+
+            _usable_strategies(strategies)
+        keras_model, dataset = _load(model, data, unsafe_load)
+        from .api import repair as run_repair
+
+        console = Console(stderr=True)
+        progress = Progress(console, enabled=not quiet and not as_json)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            validation = (dataset.x_val, dataset.y_val) if dataset.x_val is not None else None
+            result = run_repair(keras_model, dataset.x, dataset.y, validation_data=validation,
+                                budget=budget, seed=seed, task=task, strategies=strategies,
+                                epochs=epochs, batch_size=batch_size, unsafe=unsafe_load,
+                                progress=progress)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    except InputError as err:
+        _fail(str(err))
+    from .modelio import write_text_atomic
+
+    best = result.model if result.model is not keras_model else None
+    if result.status == "repaired" or (result.interrupted and best is not None):
+        result.save(output)
+    payload = result.report()
+    if report is not None:
+        write_text_atomic(json.dumps(payload, indent=2), report)
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+    elif quiet:
+        typer.echo(verdict_line(payload))
+    else:
+        print_report(payload, Console())
+        if result.status == "repaired" or (result.interrupted and best is not None):
+            typer.echo(f"fixed model: {output}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("strategies")
+def list_strategies():
+    """List every registered repair strategy, one line each."""
+    from .strategies import registry
+
+    for name, strategy in registry().items():
+        typer.echo(f"{name:<26} {strategy.summary}  [answers: {', '.join(sorted(strategy.answers))}]")
+
+
+@app.command()
+def bench(
+    scenarios: Annotated[Optional[list[str]], typer.Argument(help="scenario names [default: all]")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="write bench.json and bench.md here")] = None,
+    seed: SeedOpt = 0,
+):
+    """Break models the documented ways, repair them, and tabulate the outcome."""
+    from rich.table import Table
+
+    from . import bench as bench_mod
+    from .scenarios import SCENARIOS
+
+    names = scenarios or list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        _fail(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    console = Console()
+    progress = Console(stderr=True)
+    rows = bench_mod.run(names, seed=seed, on_row=lambda r: progress.print(
+        f"{r['scenario']}: {r['status']} in {r['seconds']:.1f}s", highlight=False))
+    table = Table(title="autofix bench")
+    for col in bench_mod.COLUMNS:
+        table.add_column(col)
+    for cells in bench_mod.table_rows(rows):
+        table.add_row(*cells)
+    console.print(table)
+    if out is not None:
+        bench_mod.write(rows, out, "autofix bench" + (" " + " ".join(scenarios) if scenarios else ""))
+    raise typer.Exit(0 if all(r["passed"] for r in rows) else 1)
+
+
+@app.command()
+def demo(
+    scenario: Annotated[str, typer.Option(help="which broken model to build")] = "unnormalized_inputs",
+    keep: Annotated[Optional[Path], typer.Option(help="write the demo files here instead of a temporary folder")] = None,
+):
+    """Build a broken model and its data in a temporary folder, then repair it."""
+    import numpy as np
+
+    from .scenarios import SCENARIOS, make_case
+
+    if scenario not in SCENARIOS:
+        _fail(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    with tempfile.TemporaryDirectory(prefix="autofix-demo-") as tmp:
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        typer.echo(f"building the '{scenario}' scenario: {SCENARIOS[scenario].summary}")
+        case = make_case(scenario)
+        model_path, data_path = folder / "model.keras", folder / "data.npz"
+        case.model.save(model_path)
+        np.savez(data_path, x=case.x, y=case.y)
+        typer.echo(f"$ autofix repair {model_path} {data_path} --epochs {case.epochs} "
+                   f"--batch-size {case.batch_size}")
+        try:
+            repair(model_path, data_path, output=None, report=folder / "report.json", budget=None,
+                   seed=0, task="auto", strategies=None, epochs=case.epochs,
+                   batch_size=case.batch_size, unsafe_load=False, quiet=False, as_json=False)
+        except typer.Exit as done:
+            code = done.exit_code
+        else:  # pragma: no cover
+            code = 0
+        if keep is None:
+            typer.echo("(the demo folder was temporary and is removed; pass --keep DIR to keep "
+                       "the broken model, the data, the fixed model and the report)")
+    raise typer.Exit(code)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
