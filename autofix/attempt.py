@@ -77,7 +77,7 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
     attempt = Attempt(candidate)
     try:
         draft = build(candidate, problem, registry)
-        model = draft.assemble(problem.input_shape)
+        model = draft.assemble(problem.input_shape, for_training=True)
         targets = encode_targets(problem.task, draft.setup, draft.training_targets(problem.y),
                                  draft.output_units)
         log = fit(model, draft.setup, problem.x, targets, seed=problem.seed,
@@ -90,6 +90,7 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
             raise AttemptFailed(log.detail)
         if log.stopped == "nonfinite":
             raise AttemptFailed(log.detail)
+        model = draft.assemble(problem.input_shape)
         attempt.verdict = judge(problem.task, problem.y, problem.y_val, predict(model, problem.x_val))
         attempt.reason = attempt.verdict.reason
         if log.stopped in ("stuck", "time"):

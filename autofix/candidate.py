@@ -57,8 +57,11 @@ class Draft:
         y2 = y.reshape(len(y), -1)
         return ((y2 - self.target_shift) / self.target_scale).reshape(shape)
 
-    def assemble(self, input_shape: tuple):
-        if not self.preprocess and not self.postprocess:
+    def assemble(self, input_shape: tuple, *, for_training: bool = False):
+        """The model to deploy (raw x in, y's units out), or, ``for_training``, the same
+        layers without the postprocessing: it is trained on :meth:`training_targets`."""
+        post = [] if for_training else self.postprocess
+        if not self.preprocess and not post:
             return self.core
         k = keras()
         inputs = k.Input(shape=input_shape, name="raw_input")
@@ -66,7 +69,7 @@ class Draft:
         for layer in self.preprocess:
             h = layer(h)
         h = self.core(h)
-        for layer in self.postprocess:
+        for layer in post:
             h = layer(h)
         return k.Model(inputs, h, name=f"{self.core.name}_fixed")
 

@@ -186,6 +186,59 @@ def softmax_single_unit(k, rng, n):
     return model, x, y, 30, 32
 
 
+@scenario("unscaled_targets", "house-price-like targets around 2e5 with a unit-scale output layer",
+          expect_codes=("unscaled_targets",))
+def unscaled_targets(k, rng, n):
+    x, y = _signal(rng, n)
+    y = 2e5 + 3e4 * y
+    model = _mlp(k, x.shape[1])
+    model.compile(optimizer="adam", loss="mse")
+    return model, x, y.astype("float32"), 50, 32
+
+
+@scenario("deep_sigmoid", "ten stacked sigmoid layers trained with SGD: early layers get no gradient",
+          expect_codes=("vanishing_gradients",))
+def deep_sigmoid(k, rng, n):
+    x, score = _signal(rng, n)
+    y = (score[:, 0] > np.median(score)).astype("float32")
+    model = _mlp(k, x.shape[1], out_activation="sigmoid", hidden_activation="sigmoid", depth=10)
+    model.compile(optimizer=k.optimizers.SGD(0.01), loss="binary_crossentropy")
+    return model, x, y, 30, 32
+
+
+@scenario("imbalanced_collapse", "1 positive in 12: the classifier predicts the majority class only",
+          expect_codes=("class_imbalance",))
+def imbalanced_collapse(k, rng, n):
+    x, score = _signal(rng, n)
+    y = (score[:, 0] > np.quantile(score, 11 / 12)).astype("float32")
+    model = _mlp(k, x.shape[1], out_activation="sigmoid")
+    model.compile(optimizer=k.optimizers.SGD(0.003), loss="binary_crossentropy")
+    return model, x, y, 20, 32
+
+
+@scenario("dead_relu", "hidden ReLU biases initialized to -10: every unit is dead from the start",
+          expect_codes=("dead_units",))
+def dead_relu(k, rng, n):
+    x, y = _signal(rng, n)
+    model = _mlp(k, x.shape[1], bias_initializer=k.initializers.Constant(-10.0))
+    model.compile(optimizer="adam", loss="mse")
+    return model, x, y, 30, 32
+
+
+@scenario("healthy_classifier", "a working classifier on scikit-learn's breast cancer data (standardized)",
+          expect_status="healthy")
+def healthy_classifier(k, rng, n):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_breast_cancer()
+    x = StandardScaler().fit_transform(data.data).astype("float32")
+    y = data.target.astype("float32")
+    model = _mlp(k, x.shape[1], out_activation="sigmoid", width=16)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model, x, y, 30, 32
+
+
 @scenario("healthy", "a working model: nothing to repair", expect_status="healthy")
 def healthy(k, rng, n):
     x, y = _signal(rng, n)

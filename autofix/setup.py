@@ -93,6 +93,11 @@ class TrainingSetup:
         }
         if self.loss in classes:
             return classes[self.loss](**kwargs)
+        by_key = {name.lower(): getattr(k.losses, name) for name in dir(k.losses)
+                  if name[:1].isupper()}
+        cls = by_key.get(self.loss.replace("_", ""))
+        if cls is not None and issubclass(cls, k.losses.Loss):
+            return cls()  # a Loss object reduces to a scalar, unlike the plain function
         return k.losses.get(self.loss)
 
 

@@ -118,17 +118,25 @@ def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
     return diagnosis
 
 
+#: symptoms of the training dynamics that a data-scale cause explains: while the cause
+#: stands, they are warnings (tried second), not errors (tried first)
+CONSEQUENCES = {
+    "unscaled_inputs": ({"learning_rate_too_high", "learning_rate_too_low", "undertrained"},
+                        "large inputs make large gradients"),
+    "unscaled_targets": ({"learning_rate_too_low", "undertrained"},
+                         "the output layer needs many steps just to reach the targets' scale"),
+}
+
+
 def _attribute(found: list[Finding]) -> list[Finding]:
-    """Unscaled inputs make every gradient huge: a learning rate that looks too high on
-    them is a consequence, not a cause, until the inputs are normalized."""
-    if not any(f.code == "unscaled_inputs" and f.severity == "error" for f in found):
-        return found
-    out = []
-    for f in found:
-        if f.code == "learning_rate_too_high" and f.severity == "error":
-            f = Finding(f.code, "warning", f.message + " (possibly a consequence of the unscaled "
-                        "inputs: large inputs make large gradients)", f.evidence)
-        out.append(f)
+    """Downgrade training-dynamics findings that a scale finding already explains."""
+    out = list(found)
+    for cause, (effects, why) in CONSEQUENCES.items():
+        if not any(f.code == cause and f.severity == "error" for f in out):
+            continue
+        out = [Finding(f.code, "warning", f"{f.message} (possibly a consequence of {cause}: {why})",
+                       f.evidence) if f.code in effects and f.severity == "error" else f
+               for f in out]
     return out
 
 

@@ -52,7 +52,9 @@ def learning_rate(log: TrainLog, setup) -> list[Finding]:
             {"learning_rate": setup.learning_rate, "update_ratio": ratio,
              "losses": traj[:3] + traj[-3:]}))
     elif ratio is not None and ratio < 1e-5 and len(traj) >= 2 and log.stopped != "nonfinite":
-        change = abs(traj[0] - traj[-1]) / max(abs(traj[0]), 1e-12)
+        # epoch means only: the probe-batch loss before training is a noisier estimate
+        seen = log.losses if len(log.losses) >= 2 else traj
+        change = abs(seen[0] - seen[-1]) / max(abs(seen[0]), 1e-12)
         if change < 0.05:
             found.append(Finding(
                 "learning_rate_too_low", "error",
@@ -73,7 +75,12 @@ def undertrained(log: TrainLog, verdict: Judgement | None) -> list[Finding]:
     tail = max(1, len(log.losses) // 5)
     before, after = traj[-1 - tail], traj[-1]
     drop = (before - after) / max(abs(before), 1e-12)
-    if drop < 0.05:
+    total = (traj[0] - after) / max(abs(traj[0]), 1e-12)
+    rate_last = (before - after) / tail
+    rate_mean = (traj[0] - after) / (len(traj) - 1)
+    # still falling: a real drop overall, and the last stretch keeps a good part of the
+    # average pace (a run that has levelled off has rate_last near 0)
+    if total < 0.02 or drop < 0.005 or rate_mean <= 0 or rate_last < 0.3 * rate_mean:
         return []
     return [Finding(
         "undertrained", "error",

@@ -25,6 +25,7 @@ class AdjustLearningRate(Strategy):
     summary = "bring the learning rate back to its optimizer's sane range (10x down if it diverged)"
     answers = frozenset({"learning_rate_too_high", "learning_rate_too_low"})
     order = 94
+    example_scenario = "learning_rate_too_low"
     tuning = True
 
     def apply(self, draft, problem) -> None:

@@ -30,6 +30,9 @@ class Strategy:
     order: int = 50
     #: a training-only change (learning rate, epochs...) rather than a model change
     tuning: bool = False
+    #: the scenario (in :mod:`autofix.scenarios`) this strategy repairs: the shared
+    #: conformance test checks that it fires there and stays quiet on healthy models
+    example_scenario: str | None = None
 
     def applies(self, problem, findings: list[Finding]) -> bool:
         """Whether the findings call for this strategy (default: an answered code fired)."""

@@ -12,6 +12,7 @@ class ChangeLoss(Strategy):
     summary = "switch to the loss that fits the task and label format (e.g. mse -> categorical_crossentropy)"
     answers = frozenset({"loss_mismatch"})
     order = 30
+    example_scenario = "mse_on_onehot"
 
     def apply(self, draft, problem) -> None:
         loss = default_loss(problem.task, draft.output_units)

@@ -15,6 +15,7 @@ class ClassWeights(Strategy):
     summary = "balanced class weights (sklearn) so predictions stop collapsing onto the majority class"
     answers = frozenset({"class_imbalance"})
     order = 90
+    example_scenario = "imbalanced_collapse"
 
     def applies(self, problem, findings) -> bool:
         return problem.task.kind in ("binary", "multiclass") and super().applies(problem, findings)

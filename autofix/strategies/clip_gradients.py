@@ -11,6 +11,7 @@ class ClipGradients(Strategy):
     summary = "clip each gradient's norm to 1.0 (stops NaN and exploding losses)"
     answers = frozenset({"nonfinite_loss"})
     order = 92
+    example_scenario = "sgd_unscaled"
     tuning = True
 
     def apply(self, draft, problem) -> None:

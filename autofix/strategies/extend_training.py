@@ -14,6 +14,7 @@ class ExtendTraining(Strategy):
     summary = "train up to 4x longer (at least 40 epochs), stopping when the training loss levels off"
     answers = frozenset({"undertrained"})
     order = 96
+    example_scenario = "too_few_epochs"
     tuning = True
 
     def apply(self, draft, problem) -> None:

@@ -12,6 +12,7 @@ class FixVanishingGradients(Strategy):
     summary = "replace saturating hidden activations (sigmoid/tanh) with relu and He initialization"
     answers = frozenset({"vanishing_gradients"})
     order = 15
+    example_scenario = "deep_sigmoid"
 
     def applies(self, problem, findings) -> bool:
         return super().applies(problem, findings) and bool(

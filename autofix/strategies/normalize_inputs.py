@@ -12,6 +12,7 @@ class NormalizeInputs(Strategy):
     summary = "insert a Normalization layer adapted on x in front of the model (raw x still goes in)"
     answers = frozenset({"unscaled_inputs"})
     order = 80
+    example_scenario = "unnormalized_inputs"
 
     def apply(self, draft, problem) -> None:
         norm = keras().layers.Normalization(axis=-1, name="autofix_normalization")

@@ -24,6 +24,7 @@ class ReinitializeWeights(Strategy):
     summary = "fresh Glorot/He kernel initialization and zero biases (breaks symmetric or dead starts)"
     answers = frozenset({"symmetric_init", "dead_units"})
     order = 10
+    example_scenario = "dead_relu"
 
     def apply(self, draft, problem) -> None:
         def clone_function(layer):

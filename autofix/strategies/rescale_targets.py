@@ -14,6 +14,7 @@ class RescaleTargets(Strategy):
     summary = "train on standardized targets; a Rescaling layer maps predictions back to y's units"
     answers = frozenset({"unscaled_targets"})
     order = 85
+    example_scenario = "unscaled_targets"
 
     def applies(self, problem, findings) -> bool:
         return problem.task.kind == "regression" and super().applies(problem, findings)

@@ -14,6 +14,7 @@ class SwapOutputActivation(Strategy):
     summary = "set the output activation by task (linear / sigmoid / softmax), resizing a wrong-width head"
     answers = frozenset({"output_activation_mismatch"})
     order = 20
+    example_scenario = "relu_output_signed_targets"
 
     def applies(self, problem, findings) -> bool:
         if super().applies(problem, findings):

@@ -38,7 +38,7 @@ def _search(draft, problem, registry_) -> dict:
             hp.Float("learning_rate", 1e-4, 3e-2, sampling="log", default=min(max(base_lr, 1e-4), 3e-2))
             hp.Choice("epochs", epoch_choices, default=base_epochs)
             self.draft = build(prefix, problem, registry_)
-            return self.draft.assemble(input_shape)
+            return self.draft.assemble(input_shape, for_training=True)
 
         def fit(self, hp, model, *args, **kwargs):
             d = self.draft
@@ -47,7 +47,8 @@ def _search(draft, problem, registry_) -> dict:
             log = fit(model, d.setup, x_fit, targets, seed=problem.seed, deadline=problem.deadline)
             if not log.finite or log.stopped == "error":
                 return {"score": -1e9}
-            verdict = judge(problem.task, y_fit, y_check, predict(model, x_check))
+            deployed = d.assemble(input_shape)
+            verdict = judge(problem.task, y_fit, y_check, predict(deployed, x_check))
             score = verdict.metric if math.isfinite(verdict.metric) else -1e9
             return {"score": score - (1.0 if verdict.near_constant else 0.0)}
 
@@ -72,6 +73,7 @@ class TuneTraining(Strategy):
     answers = frozenset({"learning_rate_too_high", "learning_rate_too_low", "undertrained",
                          "degenerate_predictions"})
     order = 99
+    example_scenario = "too_few_epochs"
     tuning = True
 
     def applies(self, problem, findings) -> bool:
