@@ -1,0 +1,99 @@
+"""End to end through the Python API: every scenario gets the status and findings it should."""
+
+import keras
+import numpy as np
+import pytest
+
+import autofix
+from autofix.judge import clear_margin
+from autofix.scenarios import SCENARIOS
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario_outcome(name, case):
+    c = case(name)
+    weights = [w.copy() for w in c.model.get_weights()]
+    result = autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size)
+    report = result.report()
+    found = {f["code"] for f in report["findings"]}
+    assert result.status == c.expect_status, (report["findings"], report["attempts"])
+    assert set(c.expect_codes) <= found
+    for before, after in zip(weights, c.model.get_weights()):
+        np.testing.assert_array_equal(before, after)  # the input model is never mutated
+    if result.status == "repaired":
+        n_val = round(0.2 * len(c.y))
+        assert report["fix"]["metric"] > report["baseline"]["constant"] + clear_margin(n_val)
+        assert report["fix"]["strategies"]
+        assert result.model is not c.model
+        assert result.exit_code == 0
+    elif result.status == "healthy":
+        assert result.model is c.model and report["fix"] is None and report["attempts"] == []
+        assert result.exit_code == 0
+    else:
+        assert report["fix"] is None and result.exit_code == 1
+
+
+def test_report_has_the_contract_keys(case):
+    c = case("zero_init")
+    result = autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size)
+    report = result.report()
+    assert set(report) >= {"autofix_version", "status", "task", "metric", "baseline", "findings",
+                           "attempts", "fix", "seconds"}
+    assert report["task"] == "regression" and report["metric"] == "r2"
+    assert set(report["baseline"]) == {"constant", "original"}
+    for attempt in report["attempts"]:
+        assert set(attempt) >= {"strategies", "params", "metric", "degenerate", "epochs", "seconds"}
+    assert set(report["fix"]) == {"strategies", "params", "metric", "model_path"}
+    for finding in report["findings"]:
+        assert set(finding) == {"code", "severity", "message", "evidence"}
+
+
+def test_fixed_model_is_a_drop_in_replacement(case, tmp_path):
+    c = case("unscaled_targets")
+    result = autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size)
+    assert result.status == "repaired"
+    path = result.save(tmp_path / "fixed.keras")
+    assert result.report()["fix"]["model_path"] == str(path)
+    loaded = keras.models.load_model(path)
+    pred = loaded.predict(c.x[:50], verbose=0)
+    assert pred.shape == (50, 1)
+    # predictions come back in the units of y (the scaling is undone inside the model)
+    assert abs(float(pred.mean()) - float(c.y.mean())) < 0.2 * float(c.y.std())
+
+
+def test_same_seed_same_report(case):
+    c = case("zero_init")
+    first = autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size, seed=3)
+    second = autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size, seed=3)
+
+    def strip(report):
+        report = dict(report)
+        report.pop("seconds")
+        report["attempts"] = [{k: v for k, v in a.items() if k != "seconds"} for a in report["attempts"]]
+        return report
+
+    assert strip(first.report()) == strip(second.report())
+    x = c.x[:20]
+    np.testing.assert_allclose(first.model.predict(x, verbose=0), second.model.predict(x, verbose=0))
+
+
+def test_strategies_option_limits_the_search(case):
+    c = case("zero_init")
+    result = autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size,
+                            strategies=["normalize_inputs"])
+    for attempt in result.attempts:
+        assert set(attempt.candidate.strategies) <= {"normalize_inputs"}
+    assert result.status == "unrepairable"
+
+
+def test_unknown_strategy_is_an_input_error(case):
+    c = case("zero_init")
+    with pytest.raises(autofix.InputError, match="unknown strategy"):
+        autofix.repair(c.model, c.x, c.y, strategies=["no_such_thing"])
+
+
+def test_validation_data_is_used_when_given(case):
+    c = case("healthy")
+    result = autofix.repair(c.model, c.x[:400], c.y[:400], validation_data=(c.x[400:], c.y[400:]),
+                            epochs=c.epochs)
+    assert result.status == "healthy"
