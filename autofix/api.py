@@ -166,7 +166,7 @@ def _search(problem, diagnosis, usable, deadline, notify) -> list[Attempt]:
             more = training_checks.nonfinite_loss(best.log) + \
                 training_checks.learning_rate(best.log, problem.setup.replace(
                     learning_rate=best.params.get("learning_rate", problem.setup.learning_rate))) + \
-                training_checks.undertrained(best.log, best.verdict)
+                training_checks.undertrained(best.log, best.verdict, best.fit_verdict)
             queue = follow_up(problem, best.candidate, more + diagnosis.findings, usable, tried)
             if not queue:
                 return attempts

@@ -21,6 +21,7 @@ class Attempt:
     candidate: Candidate
     params: dict = field(default_factory=dict)
     verdict: Judgement | None = None
+    fit_verdict: Judgement | None = None  # on (a sample of) its own training rows
     log: TrainLog | None = None
     seconds: float = 0.0
     reason: str = ""
@@ -92,6 +93,9 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
             raise AttemptFailed(log.detail)
         model = draft.assemble(problem.input_shape)
         attempt.verdict = judge(problem.task, problem.y, problem.y_val, predict(model, problem.x_val))
+        rows = slice(0, 2048)
+        attempt.fit_verdict = judge(problem.task, problem.y, problem.y[rows],
+                                    predict(model, problem.x[rows]))
         attempt.reason = attempt.verdict.reason
         if log.stopped in ("stuck", "time"):
             attempt.reason = f"{log.detail}; {attempt.reason}"

@@ -230,7 +230,7 @@ def bench(
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         _fail(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     progress = Console(stderr=True)
     rows = bench_mod.run(names, seed=seed, on_row=lambda r: progress.print(
         f"{r['scenario']}: {r['status']} in {r['seconds']:.1f}s", highlight=False))

@@ -90,7 +90,7 @@ def infer_task(y: np.ndarray, forced: str = "auto", *, output_units: int | None 
         return Task(kind, "ids", len(values), tuple(values.tolist()), 1, is_column)
     if forced == "multilabel":
         raise InputError("--task multilabel needs y with one 0/1 column per label")
-    if target == "binary":
+    if target == "binary" and not (len(values) < 2 and regression_setup):
         return Task("binary", "ids", len(values), tuple(values.tolist()), 1, is_column)
     if target == "multiclass" and integral:
         contiguous = values.min() >= 0 and values.max() - values.min() + 1 == len(values)

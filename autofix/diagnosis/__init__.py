@@ -49,8 +49,18 @@ def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
     return encode_targets(problem.task, problem.setup, y, output_units(problem.model))
 
 
-def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> tuple[TrainLog, Judgement | None]:
-    """Train a fresh clone of the user's model with the user's setup; judge it on val."""
+@dataclass
+class Rerun:
+    """The user's setup retrained from fresh weights: its loss curve and its predictions."""
+
+    log: TrainLog
+    verdict: Judgement | None = None  # on the validation rows
+    fit_verdict: Judgement | None = None  # on the rows it was trained on
+    val_pred: np.ndarray | None = None
+
+
+def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> Rerun:
+    """Train a fresh clone of the user's model with the user's setup; judge it."""
     k = keras()
     k.utils.set_random_seed(problem.seed)
     model = k.models.clone_model(problem.model)
@@ -58,10 +68,10 @@ def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> tuple[TrainLog, Judge
     log = fit(model, problem.setup, x, original_targets(problem, y), seed=problem.seed,
               deadline=problem.deadline)
     if log.stopped == "error":
-        return log, None
-    verdict = judge(problem.task, y, problem.y_val, predict(model, problem.x_val))
-    problem.notes["rerun_pred"] = predict(model, problem.x_val)
-    return log, verdict
+        return Rerun(log)
+    val_pred = predict(model, problem.x_val)
+    return Rerun(log, judge(problem.task, y, problem.y_val, val_pred),
+                 judge(problem.task, y, y, predict(model, x)), val_pred)
 
 
 def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
@@ -99,13 +109,14 @@ def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
         except Exception:  # noqa: BLE001 - evidence only
             diagnosis.reference = {}
         if rerun:
-            log, verdict = reproduce(problem)
+            again = reproduce(problem)
+            log, verdict = again.log, again.verdict
             diagnosis.rerun_log, diagnosis.rerun = log, verdict
             found += training_checks.nonfinite_loss(log)
             found += training_checks.learning_rate(log, problem.setup)
             if not {"symmetric_init", "learning_rate_too_low"} & codes(found):
-                found += training_checks.undertrained(log, verdict)
-            pred = problem.notes.get("rerun_pred")
+                found += training_checks.undertrained(log, verdict, again.fit_verdict)
+            pred = again.val_pred
             ids = predicted_labels(task, pred) if pred is not None and task.is_classification else None
             found += training_checks.class_imbalance(task, problem.y, ids, verdict)
         found += training_checks.no_signal(diagnosis.reference, task.metric)

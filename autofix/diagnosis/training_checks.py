@@ -66,11 +66,17 @@ def learning_rate(log: TrainLog, setup) -> list[Finding]:
     return found
 
 
-def undertrained(log: TrainLog, verdict: Judgement | None) -> list[Finding]:
+def undertrained(log: TrainLog, verdict: Judgement | None,
+                 fit_verdict: Judgement | None = None) -> list[Finding]:
+    """Loss still falling at a good pace when training stopped, on a model that has not
+    yet learned its own training rows (one that fits them but not new rows is memorizing,
+    which more epochs make worse)."""
     traj = _trajectory(log)
     if log.stopped != "completed" or len(traj) < 2 or not all(math.isfinite(v) for v in traj):
         return []
     if verdict is not None and (not verdict.degenerate or verdict.near_constant):
+        return []
+    if fit_verdict is not None and not fit_verdict.degenerate:
         return []
     tail = max(1, len(log.losses) // 5)
     before, after = traj[-1 - tail], traj[-1]
