@@ -17,6 +17,8 @@ TRAINING_CODES = {"learning_rate_too_high", "learning_rate_too_low", "undertrain
 
 def fired(problem, findings: list[Finding], usable: dict) -> list:
     chosen = [s for s in usable.values() if s.name != TUNER and s.applies(problem, findings)]
+    if any(not s.standalone for s in chosen):
+        chosen = [s for s in chosen if not s.standalone]
     return sorted(chosen, key=lambda s: (s.order, s.name))
 
 

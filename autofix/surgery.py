@@ -16,7 +16,7 @@ def wanted_output(task: Task, units: int) -> tuple[str, int]:
     if task.kind == "multilabel":
         return "sigmoid", task.n_classes
     if task.kind == "binary" and task.label_format == "ids":
-        return "sigmoid", 1
+        return ("softmax", 2) if units == 2 else ("sigmoid", 1)
     if task.label_format == "onehot" and units == 1 and task.n_classes == 2:
         return "sigmoid", 1
     return "softmax", task.n_classes

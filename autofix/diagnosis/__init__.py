@@ -112,6 +112,7 @@ def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
             again = reproduce(problem)
             log, verdict = again.log, again.verdict
             diagnosis.rerun_log, diagnosis.rerun = log, verdict
+            problem.notes["rerun"] = again
             found += training_checks.nonfinite_loss(log)
             found += training_checks.learning_rate(log, problem.setup)
             if not {"symmetric_init", "learning_rate_too_low"} & codes(found):

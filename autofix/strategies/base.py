@@ -30,6 +30,8 @@ class Strategy:
     order: int = 50
     #: a training-only change (learning rate, epochs...) rather than a model change
     tuning: bool = False
+    #: meaningful only on its own: dropped from a candidate that other strategies fill
+    standalone: bool = False
     #: the scenario (in :mod:`autofix.scenarios`) this strategy repairs: the shared
     #: conformance test checks that it fires there and stays quiet on healthy models
     example_scenario: str | None = None

@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     normalize_inputs,
     reinitialize_weights,
     rescale_targets,
+    retrain,
     swap_output_activation,
     tune_training,
 )
