@@ -75,10 +75,24 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
                 deadline: float | None = None) -> Attempt:
     """Build, train and judge ``candidate``; a crash or NaN is a failed attempt, never raised."""
     started = time.monotonic()
-    attempt = Attempt(candidate)
     try:
         draft = build(candidate, problem, registry)
-        model = draft.assemble(problem.input_shape, for_training=True)
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
+        attempt = Attempt(candidate, reason=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
+        attempt.seconds = time.monotonic() - started
+        return attempt
+    return train_and_judge(candidate, draft, problem, deadline=deadline, started=started)
+
+
+def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None,
+                    deadline: float | None = None, started: float | None = None) -> Attempt:
+    """Train a built draft (``model``: its training model, if already assembled) and judge it."""
+    started = time.monotonic() if started is None else started
+    attempt = Attempt(candidate)
+    try:
+        model = model or draft.assemble(problem.input_shape, for_training=True)
         targets = encode_targets(problem.task, draft.setup, draft.training_targets(problem.y),
                                  draft.output_units)
         log = fit(model, draft.setup, problem.x, targets, seed=problem.seed,

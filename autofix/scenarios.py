@@ -267,13 +267,16 @@ def noise_labels(k, rng, n):
     return model, x, y, 30, 32
 
 
-def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True) -> Case:
-    """Build scenario ``name`` and train its broken model the way its user did."""
+def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True,
+              epochs: int | None = None) -> Case:
+    """Build scenario ``name`` and train its broken model the way its user did
+    (``epochs`` overrides the scenario's training length, e.g. for scale runs)."""
     spec = SCENARIOS[name]
     k = keras()
     k.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    model, x, y, epochs, batch_size, *trained = spec.make(k, rng, rows)
+    model, x, y, own_epochs, batch_size, *trained = spec.make(k, rng, rows)
+    epochs = epochs or own_epochs
     seconds = 0.0
     if train:
         seconds = _train(model, x, y, trained[0] if trained else epochs, batch_size)

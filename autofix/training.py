@@ -21,6 +21,22 @@ MAX_STEPS_PER_EXECUTION = 32
 
 
 @dataclass
+class Settings:
+    """Switches for the speed-ups, so that the benchmark can measure each one's effect.
+
+    ``lean``: a cached ``tf.data`` pipeline and several steps per execution (off: a plain
+    ``model.fit`` on arrays). ``reject_stuck``: stop a candidate whose predictions are
+    constant and whose loss is flat (off: train every candidate to its last epoch).
+    """
+
+    lean: bool = True
+    reject_stuck: bool = True
+
+
+SETTINGS = Settings()
+
+
+@dataclass
 class TrainLog:
     """What one training run did: per-epoch loss, why it stopped, how long it took."""
 
@@ -136,11 +152,9 @@ def dataset(x, y, sample_weight, batch_size: int, seed: int):
 
 
 def compile_for_training(model, setup: TrainingSetup, steps_per_epoch: int):
-    model.compile(
-        optimizer=setup.make_optimizer(),
-        loss=setup.make_loss(),
-        steps_per_execution=max(1, min(MAX_STEPS_PER_EXECUTION, steps_per_epoch)),
-    )
+    per_execution = max(1, min(MAX_STEPS_PER_EXECUTION, steps_per_epoch)) if SETTINGS.lean else 1
+    model.compile(optimizer=setup.make_optimizer(), loss=setup.make_loss(),
+                  steps_per_execution=per_execution)
 
 
 def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int = 0,
@@ -153,10 +167,15 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
     probe_x, probe_y = x[:256], y_encoded[:256]
     try:
         compile_for_training(model, setup, steps)
-        ds = dataset(x, y_encoded, sample_weight, setup.batch_size, seed)
         watch = _make_watch()(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
-                              reject_stuck)
-        model.fit(ds, epochs=int(setup.epochs), verbose=0, callbacks=[watch, *extra_callbacks])
+                              reject_stuck and SETTINGS.reject_stuck)
+        callbacks = [watch, *extra_callbacks]
+        if SETTINGS.lean:
+            ds = dataset(x, y_encoded, sample_weight, setup.batch_size, seed)
+            model.fit(ds, epochs=int(setup.epochs), verbose=0, callbacks=callbacks)
+        else:
+            model.fit(x, y_encoded, sample_weight=sample_weight, batch_size=setup.batch_size,
+                      epochs=int(setup.epochs), verbose=0, callbacks=callbacks)
     except Exception as err:  # noqa: BLE001 - a failed candidate is recorded, not raised
         log.stopped = "error"
         log.detail = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"

@@ -1,0 +1,323 @@
+"""autofix's performance benchmark: one run measures everything, side by side.
+
+    python -m benchmarks.run            # full: writes benchmarks/RESULTS.md and results.json
+    python -m benchmarks.run --quick    # a few scenarios, small sizes (what CI runs)
+
+1. repair cost ratio: in-process ``autofix.repair`` time / one plain ``model.fit`` of the
+   user's broken model with its own settings, per scenario, same process;
+2. blind search: keras-tuner RandomSearch over the same repair space (strategies + learning
+   rate + epochs) with 10x autofix's time: when it first reaches a non-degenerate model and
+   autofix's metric;
+3. diagnosis alone on 10,000 x 20; 4. scale (1k, 10k, 100k rows); 5. peak memory of
+   ``autofix repair`` vs a process that loads and fits once; 6. ``autofix --help`` start-up;
+7. the speed-ups one by one (lean training, early rejection) switched off and on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+HERE = Path(__file__).resolve().parent
+QUICK_SCENARIOS = ("zero_init", "relu_output_signed_targets", "mse_on_onehot", "all_zero_labels",
+                   "healthy", "noise_labels")
+
+
+def _warm_up():
+    """Trace TensorFlow once so that the first scenario does not pay for everyone."""
+    import autofix
+    from autofix.scenarios import make_case
+
+    case = make_case("healthy", rows=200, epochs=2)
+    autofix.repair(case.model, case.x, case.y, epochs=2)
+
+
+def scenario_rows(names, rows: int, blind: bool, seed: int = 0) -> list[dict]:
+    import autofix
+    from autofix.api import prepare
+    from autofix.scenarios import make_case
+    from autofix.search import blind_search
+    from autofix.strategies import registry
+
+    out = []
+    for name in names:
+        case = make_case(name, rows=rows, seed=seed)
+        started = time.monotonic()
+        result = autofix.repair(case.model, case.x, case.y, epochs=case.epochs,
+                                batch_size=case.batch_size, seed=seed)
+        seconds = time.monotonic() - started
+        report = result.report()
+        found = {f["code"] for f in report["findings"]}
+        row = {
+            "scenario": name, "status": result.status, "expected": case.expect_status,
+            "ok": result.status == case.expect_status and set(case.expect_codes) <= found,
+            "findings": [f["code"] for f in report["findings"] if f["severity"] == "error"],
+            "strategies": report["fix"]["strategies"] if report["fix"] else [],
+            "attempts": len(report["attempts"]),
+            "metric": report["metric"], "constant": report["baseline"]["constant"],
+            "before": report["baseline"]["original"],
+            "after": report["fix"]["metric"] if report["fix"] else None,
+            "fit_seconds": round(case.train_seconds, 3), "repair_seconds": round(seconds, 3),
+            "ratio": round(seconds / case.train_seconds, 3) if case.train_seconds else None,
+        }
+        if blind and case.expect_status == "repaired" and result.status == "repaired":
+            problem, _ = prepare(case.model, case.x, case.y, epochs=case.epochs,
+                                 batch_size=case.batch_size, seed=seed)
+            trials = blind_search(problem, registry(), seconds=10 * seconds, seed=seed)
+            first = next((t for t, a in trials if not a.degenerate), None)
+            same = next((t for t, a in trials if not a.degenerate and a.metric is not None
+                         and a.metric >= row["after"]), None)
+            row["blind"] = {
+                "budget_seconds": round(10 * seconds, 2), "trials": len(trials),
+                "first_healthy_seconds": None if first is None else round(first, 2),
+                "same_metric_seconds": None if same is None else round(same, 2),
+                "best_metric": max((a.metric for _, a in trials if a.metric is not None), default=None),
+            }
+            row["blind"]["speedup"] = (round(same / seconds, 2) if same is not None else None)
+        out.append(row)
+        print(f"  {name}: {row['status']} in {seconds:.1f}s (plain fit {case.train_seconds:.1f}s)"
+              + (f", blind first healthy {row['blind']['first_healthy_seconds']}s, same metric "
+                 f"{row['blind']['same_metric_seconds']}s" if "blind" in row else ""), flush=True)
+    return out
+
+
+def diagnosis_time(rows: int = 10_000, features: int = 20, repeats: int = 3) -> dict:
+    import numpy as np
+
+    import autofix
+    from autofix._tf import keras
+
+    k = keras()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, features)).astype("float32")
+    x[:, 1] *= 1000
+    y = (x[:, 0] - x[:, 1] / 1000 + 0.1 * rng.normal(size=rows)).astype("float32")
+    k.utils.set_random_seed(0)
+    model = k.Sequential([k.Input((features,)), k.layers.Dense(32, activation="relu"),
+                          k.layers.Dense(1, activation="relu")])
+    model.compile(optimizer="adam", loss="mse")
+    times, codes = [], []
+    for _ in range(repeats):
+        started = time.monotonic()
+        findings = autofix.diagnose(model, x, y)
+        times.append(time.monotonic() - started)
+        codes = [f.code for f in findings]
+    return {"rows": rows, "features": features, "seconds": round(statistics.median(times), 3),
+            "all_seconds": [round(t, 3) for t in times], "findings": codes}
+
+
+def scale(sizes, scenario: str = "unnormalized_inputs", epochs: int = 5) -> list[dict]:
+    import autofix
+    from autofix.api import prepare
+    from autofix.diagnosis import diagnose_problem
+    from autofix.scenarios import make_case
+
+    out = []
+    for rows in sizes:
+        case = make_case(scenario, rows=rows, epochs=epochs)
+        problem, _ = prepare(case.model, case.x, case.y, epochs=epochs, batch_size=case.batch_size)
+        started = time.monotonic()
+        diagnose_problem(problem)
+        diag = time.monotonic() - started
+        started = time.monotonic()
+        result = autofix.repair(case.model, case.x, case.y, epochs=epochs, batch_size=case.batch_size)
+        rep = time.monotonic() - started
+        out.append({"rows": rows, "epochs": epochs, "fit_seconds": round(case.train_seconds, 3),
+                    "diagnosis_seconds": round(diag, 3), "repair_seconds": round(rep, 3),
+                    "ratio": round(rep / case.train_seconds, 3), "status": result.status})
+        print(f"  scale {rows}: fit {case.train_seconds:.1f}s diagnosis {diag:.2f}s repair {rep:.1f}s",
+              flush=True)
+    return out
+
+
+PLAIN_FIT = """
+import os, sys, resource
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np, keras
+model = keras.models.load_model(sys.argv[1])
+data = np.load(sys.argv[2], allow_pickle=False)
+model.fit(data["x"], data["y"], epochs=int(sys.argv[3]), batch_size=int(sys.argv[4]), verbose=0)
+"""
+
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def _peak_kib(argv) -> int:
+    out = subprocess.run([sys.executable, "-c", PEAK, *argv], capture_output=True, text=True,
+                         timeout=900)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def memory(scenario: str = "unnormalized_inputs", rows: int = 1000) -> dict:
+    import numpy as np
+
+    from autofix.scenarios import make_case
+
+    case = make_case(scenario, rows=rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        model, data = Path(tmp) / "model.keras", Path(tmp) / "data.npz"
+        case.model.save(model)
+        np.savez(data, x=case.x, y=case.y)
+        fit_kib = _peak_kib([sys.executable, "-c", PLAIN_FIT, str(model), str(data),
+                             str(case.epochs), str(case.batch_size)])
+        repair_kib = _peak_kib([sys.executable, "-m", "autofix.cli", "repair", str(model), str(data),
+                                "-o", str(Path(tmp) / "fixed.keras"), "--epochs", str(case.epochs),
+                                "--quiet"])
+    return {"scenario": scenario, "rows": rows, "plain_fit_mib": round(fit_kib / 1024, 1),
+            "repair_mib": round(repair_kib / 1024, 1), "ratio": round(repair_kib / fit_kib, 3)}
+
+
+def cli_start(repeats: int = 5) -> dict:
+    times = []
+    for _ in range(repeats):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "autofix.cli", "--help"], capture_output=True, timeout=60)
+        times.append(time.monotonic() - started)
+    return {"seconds": round(statistics.median(times), 3)}
+
+
+def speedups(names, rows: int) -> list[dict]:
+    """Repair time with each speed-up switched off, then on (same scenarios, same process)."""
+    import autofix
+    from autofix.scenarios import make_case
+    from autofix.training import SETTINGS
+
+    cases = [make_case(n, rows=rows) for n in names]
+
+    def total() -> float:
+        started = time.monotonic()
+        for c in cases:
+            autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size)
+        return time.monotonic() - started
+
+    out = []
+    for label, field in (("lean training (tf.data cache + steps_per_execution)", "lean"),
+                         ("early rejection of stuck candidates", "reject_stuck")):
+        setattr(SETTINGS, field, False)
+        before = total()
+        setattr(SETTINGS, field, True)
+        after = total()
+        out.append({"speedup": label, "scenarios": list(names), "off_seconds": round(before, 2),
+                    "on_seconds": round(after, 2), "factor": round(before / after, 2)})
+        print(f"  {label}: {before:.1f}s off, {after:.1f}s on", flush=True)
+    return out
+
+
+def _f(v, digits=2):
+    if v is None:
+        return "-"
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def markdown(results: dict, command: str) -> str:
+    rows = results["scenarios"]
+    lines = [f"# autofix benchmark", "", f"Command: `{command}` ({results['when']}, "
+             f"{results['machine']})", "", "## Repair per scenario", "",
+             "| scenario | status | ok | error findings | fix | attempts | metric | before | after "
+             "| plain fit s | repair s | ratio | blind: first healthy s | blind: same metric s | blind trials |",
+             "|" + "---|" * 15]
+    for r in rows:
+        b = r.get("blind", {})
+        lines.append(
+            f"| {r['scenario']} | {r['status']} | {'yes' if r['ok'] else 'NO'} | "
+            f"{', '.join(r['findings']) or '-'} | {' + '.join(r['strategies']) or '-'} | {r['attempts']} | "
+            f"{r['metric']} | {_f(r['before'], 3)} | {_f(r['after'], 3)} | {_f(r['fit_seconds'])} | "
+            f"{_f(r['repair_seconds'])} | {_f(r['ratio'])} | {_f(b.get('first_healthy_seconds'))} | "
+            f"{_f(b.get('same_metric_seconds'))} | {b.get('trials', '-')} |")
+    repairable = [r for r in rows if r["expected"] == "repaired" and r["ratio"]]
+    if repairable:
+        ratios = [r["ratio"] for r in repairable]
+        lines += ["", f"Repair cost ratio over the {len(ratios)} repairable scenarios: median "
+                      f"{statistics.median(ratios):.2f}, worst {max(ratios):.2f} "
+                      f"({max(repairable, key=lambda r: r['ratio'])['scenario']})."]
+    blind = [r for r in rows if "blind" in r]
+    if blind:
+        beaten = [r for r in blind if r["blind"]["same_metric_seconds"] is None
+                  or r["blind"]["same_metric_seconds"] >= 5 * r["repair_seconds"]]
+        never = [r["scenario"] for r in blind if r["blind"]["first_healthy_seconds"] is None]
+        speed = [r["blind"]["speedup"] for r in blind if r["blind"]["speedup"] is not None]
+        lines += [f"Blind search (keras-tuner RandomSearch, 10x autofix's time): needed >= 5x "
+                  f"autofix's time to match its metric, or never matched it, in {len(beaten)} of "
+                  f"{len(blind)} scenarios; never reached a non-degenerate model in "
+                  f"{len(never)} ({', '.join(never) or 'none'})"
+                  + (f"; median time-to-same-metric / autofix time where it matched: "
+                     f"{statistics.median(speed):.2f}." if speed else ".")]
+    d = results["diagnosis"]
+    lines += ["", "## Diagnosis alone", "",
+              f"`autofix.diagnose` on {d['rows']:,} rows x {d['features']} features: median "
+              f"{d['seconds']:.2f} s over {len(d['all_seconds'])} runs (after imports); findings: "
+              f"{', '.join(d['findings'])}."]
+    lines += ["", "## Scale (unnormalized_inputs, 5 epochs)", "",
+              "| rows | plain fit s | diagnosis s | repair s | repair / fit | status |", "|---|---|---|---|---|---|"]
+    lines += [f"| {s['rows']:,} | {_f(s['fit_seconds'])} | {_f(s['diagnosis_seconds'])} | "
+              f"{_f(s['repair_seconds'])} | {_f(s['ratio'])} | {s['status']} |" for s in results["scale"]]
+    if results.get("memory"):
+        m = results["memory"]
+        lines += ["", "## Memory", "",
+                  f"Peak RSS, `{m['scenario']}` ({m['rows']} rows): a process that loads the model "
+                  f"and data and runs one plain fit: {m['plain_fit_mib']} MiB; `autofix repair`: "
+                  f"{m['repair_mib']} MiB; ratio {m['ratio']:.2f}."]
+    lines += ["", "## CLI start", "", f"`autofix --help`: {results['cli_start']['seconds']:.2f} s "
+              "(median of 5; TensorFlow is not imported)."]
+    if results.get("speedups"):
+        lines += ["", "## Speed-ups, each switched off and on", "",
+                  "| speed-up | off s | on s | factor |", "|---|---|---|---|"]
+        lines += [f"| {s['speedup']} | {s['off_seconds']} | {s['on_seconds']} | {s['factor']} |"
+                  for s in results["speedups"]]
+        lines += ["", f"(total repair time over: {', '.join(results['speedups'][0]['scenarios'])})"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a few scenarios at small sizes")
+    parser.add_argument("--out", type=Path, default=None, help="folder for RESULTS.md and results.json")
+    args = parser.parse_args(argv)
+    from autofix.scenarios import SCENARIOS
+
+    out = args.out or (Path(tempfile.mkdtemp(prefix="autofix-bench-")) if args.quick else HERE)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python -m benchmarks.run" + (" --quick" if args.quick else "")
+    _warm_up()
+    results = {"when": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPU cores",
+               "quick": args.quick}
+    print("scenarios", flush=True)
+    names = QUICK_SCENARIOS if args.quick else tuple(SCENARIOS)
+    results["scenarios"] = scenario_rows(names, rows=400 if args.quick else 1000, blind=not args.quick)
+    print("diagnosis", flush=True)
+    results["diagnosis"] = diagnosis_time(rows=2000 if args.quick else 10_000, repeats=1 if args.quick else 3)
+    print("scale", flush=True)
+    results["scale"] = scale((500, 2000) if args.quick else (1000, 10_000, 100_000))
+    if not args.quick:
+        print("memory", flush=True)
+        results["memory"] = memory()
+        print("speed-ups", flush=True)
+        results["speedups"] = speedups(("zero_init", "unnormalized_inputs", "noise_labels",
+                                        "learning_rate_too_low"), rows=1000)
+    results["cli_start"] = cli_start(3 if args.quick else 5)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / "RESULTS.md").write_text(markdown(results, command))
+    print(f"wrote {out / 'RESULTS.md'}")
+    failed = [r["scenario"] for r in results["scenarios"] if not r["ok"]]
+    if failed:
+        print(f"scenarios that did not come out as expected: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
