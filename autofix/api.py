@@ -118,10 +118,13 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     deadline = None if budget is None else started + float(budget)
     problem.deadline = deadline
     notify = progress or (lambda *event: None)
+    if progress is not None:
+        problem.notes["notify"] = progress
     attempts: list[Attempt] = []
     diagnosis = Diagnosis()
     interrupted = False
     try:
+        notify("diagnosis_start", None)
         diagnosis = diagnose_problem(problem)
         diagnosis.findings = early + diagnosis.findings
         problem.findings = diagnosis.findings
@@ -149,7 +152,10 @@ def _search(problem, diagnosis, usable, deadline, notify) -> list[Attempt]:
     tried = set()
     try:
         for _ in range(MAX_ROUNDS):
-            for candidate in queue:
+            while queue:
+                candidate = queue.pop(0)
+                if candidate in tried or not candidate.strategies:
+                    continue
                 if _time_left(deadline) <= 0:
                     return attempts
                 tried.add(candidate)
@@ -160,6 +166,10 @@ def _search(problem, diagnosis, usable, deadline, notify) -> list[Attempt]:
                 notify("attempt", attempt)
                 if not attempt.degenerate:
                     return attempts
+                if attempt.broken_strategy:  # drop the strategy that raised, everywhere
+                    broken = attempt.broken_strategy
+                    usable = {n: s for n, s in usable.items() if n != broken}
+                    queue = [c.without(broken) for c in [candidate, *queue]]
             best = _best(attempts)
             if best is None or best.log is None:
                 return attempts
@@ -171,7 +181,6 @@ def _search(problem, diagnosis, usable, deadline, notify) -> list[Attempt]:
             if not queue:
                 return attempts
     except KeyboardInterrupt:
-        problem.notes["interrupted"] = True
         raise _Interrupted(attempts) from None
     return attempts
 
@@ -210,5 +219,9 @@ def _result(problem, diagnosis, attempts, started, interrupted) -> RepairResult:
         task=task.kind, metric=task.metric, baseline=baseline, fix=fix,
         seconds=time.monotonic() - started, interrupted=interrupted, diagnosis=diagnosis,
         details={"rerun": diagnosis.rerun.to_dict() if diagnosis.rerun else None,
-                 "reference": diagnosis.reference, "setup": problem.setup.to_dict()},
+                 "reference": diagnosis.reference, "setup": problem.setup.to_dict(),
+                 "original_losses": diagnosis.rerun_log.losses if diagnosis.rerun_log else [],
+                 "y_val": problem.y_val, "pred_before": diagnosis.given_pred,
+                 "pred_after": (healthy_attempt.val_pred if healthy_attempt is not None
+                                else diagnosis.given_pred if status == "healthy" else None)},
     )

@@ -26,6 +26,8 @@ class Attempt:
     seconds: float = 0.0
     reason: str = ""
     model: object = None
+    broken_strategy: str | None = None  # the strategy that raised, if one did
+    val_pred: np.ndarray | None = None  # validation predictions of the trained candidate
 
     @property
     def failed(self) -> bool:
@@ -63,6 +65,20 @@ class Attempt:
         })
 
 
+def _epoch_events(problem: Problem) -> list:
+    """A callback that reports ("epoch", (epoch, planned, loss)) to the repair's listener."""
+    notify = problem.notes.get("notify")
+    if notify is None:
+        return []
+    from ._tf import keras
+
+    class EpochEvents(keras().callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            notify("epoch", (epoch + 1, self.params.get("epochs"), (logs or {}).get("loss")))
+
+    return [EpochEvents()]
+
+
 def sample_weights(draft, problem: Problem) -> np.ndarray | None:
     weights = draft.setup.class_weight
     if not weights:
@@ -81,6 +97,7 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
         raise
     except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
         attempt = Attempt(candidate, reason=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
+        attempt.broken_strategy = getattr(err, "name", None)
         attempt.seconds = time.monotonic() - started
         return attempt
     return train_and_judge(candidate, draft, problem, deadline=deadline, started=started)
@@ -97,7 +114,7 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
                                  draft.output_units)
         log = fit(model, draft.setup, problem.x, targets, seed=problem.seed,
                   sample_weight=sample_weights(draft, problem), deadline=deadline,
-                  extra_callbacks=draft.callbacks)
+                  extra_callbacks=[*draft.callbacks, *_epoch_events(problem)])
         attempt.log = log
         attempt.params = {**draft.params, "learning_rate": draft.setup.learning_rate,
                           "epochs": draft.setup.epochs, "loss": draft.setup.loss}
@@ -106,7 +123,8 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         if log.stopped == "nonfinite":
             raise AttemptFailed(log.detail)
         model = draft.assemble(problem.input_shape)
-        attempt.verdict = judge(problem.task, problem.y, problem.y_val, predict(model, problem.x_val))
+        attempt.val_pred = predict(model, problem.x_val)
+        attempt.verdict = judge(problem.task, problem.y, problem.y_val, attempt.val_pred)
         rows = slice(0, 2048)
         attempt.fit_verdict = judge(problem.task, problem.y, problem.y[rows],
                                     predict(model, problem.x[rows]))

@@ -74,6 +74,15 @@ class Draft:
         return k.Model(inputs, h, name=f"{self.core.name}_fixed")
 
 
+class StrategyFailed(Exception):
+    """A strategy raised while building a candidate."""
+
+    def __init__(self, name: str, error: Exception):
+        self.name, self.error = name, error
+        super().__init__(f"strategy {name} failed: {type(error).__name__}: "
+                         f"{' '.join(str(error).split())[:250]}")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A repair to try: strategy names in order, plus parameter overrides."""
@@ -96,6 +105,9 @@ class Candidate:
                 merged.append(name)
         return Candidate.of(merged, {**self.param_dict, **params})
 
+    def without(self, name: str) -> "Candidate":
+        return Candidate(tuple(s for s in self.strategies if s != name), self.params)
+
     def label(self) -> str:
         return " + ".join(self.strategies) or "original setup"
 
@@ -106,7 +118,12 @@ def build(candidate: Candidate, problem: Problem, registry) -> Draft:
     draft = Draft.fresh(problem)
     for i, name in enumerate(candidate.strategies):
         draft.recipe = Candidate.of(candidate.strategies[:i])
-        registry[name].apply(draft, problem)
+        try:
+            registry[name].apply(draft, problem)
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:
+            raise StrategyFailed(name, err) from err
     overrides = candidate.param_dict
     setup_fields = {f.name for f in dataclasses.fields(TrainingSetup)}
     changes = {k: v for k, v in overrides.items() if k in setup_fields}

@@ -59,10 +59,14 @@ def _check_output(path: Path, inputs: list[Path], what: str) -> None:
         raise InputError(f"{what} folder {parent} does not exist")
     if not parent.is_dir():
         raise InputError(f"{what} folder {parent} is not a folder")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{what} folder {parent} is not writable")
     if resolved.is_dir():
         raise InputError(f"{what} {path} is a folder")
+    try:  # the real test of writability (os.access says yes to root on a read-only mount)
+        fd, probe = tempfile.mkstemp(prefix=".autofix-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise InputError(f"{what} folder {parent} is not writable ({err.strerror or err})") from None
 
 
 def _raise_interrupt(signum, frame):  # noqa: ARG001
@@ -70,22 +74,49 @@ def _raise_interrupt(signum, frame):  # noqa: ARG001
 
 
 class Progress:
-    """Live progress on stderr: the diagnosis, then one line per candidate."""
+    """Live progress on stderr: the diagnosis, then one line per candidate.
+
+    On a terminal the running candidate shows an epoch bar (rich, transient); off a
+    terminal (CI, pipes) only plain lines are printed.
+    """
 
     def __init__(self, console: Console, enabled: bool):
         self.console, self.enabled = console, enabled
+        self.live = enabled and console.is_terminal
+        self._bar = self._task = None
+
+    def _stop_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = self._task = None
 
     def __call__(self, event: str, payload) -> None:
         if not self.enabled:
             return
-        if event == "diagnosis":
+        if event == "diagnosis_start" and self.live:
+            self.console.print("diagnosing (data, model, and a rerun of your training) ...")
+        elif event == "diagnosis":
             codes = ", ".join(f.code for f in payload.findings if f.severity == "error") or "none"
             self.console.print(f"diagnosed in {payload.seconds:.1f}s; errors: {codes}", highlight=False)
         elif event == "attempt_start":
             self.console.print(f"trying {payload.label()} ...", highlight=False)
+            if self.live:
+                from rich.progress import BarColumn, Progress as Bar, TextColumn
+
+                self._bar = Bar(TextColumn("  epoch {task.completed}/{task.total}"), BarColumn(),
+                                TextColumn("loss {task.fields[loss]}"), console=self.console,
+                                transient=True)
+                self._task = self._bar.add_task("train", total=None, loss="-")
+                self._bar.start()
+        elif event == "epoch" and self._bar is not None:
+            epoch, total, loss = payload
+            self._bar.update(self._task, completed=epoch, total=total,
+                             loss="-" if loss is None else f"{loss:.4g}")
         elif event == "attempt":
+            self._stop_bar()
             metric = "-" if payload.metric is None else f"{payload.metric:.3f}"
-            self.console.print(f"  -> {payload.outcome} ({metric}, {payload.seconds:.1f}s) "
+            style = {"healthy": "green", "degenerate": "yellow", "failed": "red"}[payload.outcome]
+            self.console.print(f"  -> [{style}]{payload.outcome}[/] ({metric}, {payload.seconds:.1f}s) "
                                f"{payload.reason}", highlight=False)
 
 
@@ -152,6 +183,7 @@ def repair(
     unsafe_load: UnsafeOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the verdict line")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print only the report JSON on stdout")] = False,
+    html: Annotated[Optional[Path], typer.Option("--html", help="write a self-contained HTML report here")] = None,
 ):
     """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the first proven one."""
     from .report import print_report, verdict_line
@@ -166,6 +198,8 @@ def repair(
         _check_output(output, [model, data], "output")
         if report is not None:
             _check_output(report, [model, data, output], "report")
+        if html is not None:
+            _check_output(html, [model, data, output], "HTML report")
         if strategies is not None:
             from .api import _usable_strategies
 
@@ -194,6 +228,10 @@ def repair(
     payload = result.report()
     if report is not None:
         write_text_atomic(json.dumps(payload, indent=2), report)
+    if html is not None:
+        from .html_report import render
+
+        write_text_atomic(render(result), html)
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
     elif quiet:
@@ -270,7 +308,8 @@ def demo(
         try:
             repair(model_path, data_path, output=None, report=folder / "report.json", budget=None,
                    seed=0, task="auto", strategies=None, epochs=case.epochs,
-                   batch_size=case.batch_size, unsafe_load=False, quiet=False, as_json=False)
+                   batch_size=case.batch_size, unsafe_load=False, quiet=False, as_json=False,
+                   html=folder / "report.html")
         except typer.Exit as done:
             code = done.exit_code
         else:  # pragma: no cover
@@ -282,7 +321,21 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    """Console entry point: typer's app, with Ctrl-C anywhere mapped to exit code 130."""
+    import click
+
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        typer.echo("autofix: interrupted", err=True)
         sys.exit(130)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m autofix.cli
+    main()

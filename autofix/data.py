@@ -53,9 +53,10 @@ def load_npz(path: str | Path) -> Dataset:
     if p.stat().st_size == 0:
         raise InputError("empty file, expected an .npz archive with arrays x and y", path=path)
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            if not hasattr(arrays, "files"):
-                raise InputError("holds a single array, expected an .npz archive with x and y", path=path)
+        loaded = np.load(path, allow_pickle=False)
+        if not hasattr(loaded, "files"):  # a plain .npy: one array, no names
+            raise InputError("holds a single array, expected an .npz archive with x and y", path=path)
+        with loaded as arrays:
             x = _pick(arrays, X_KEYS, path, "x")
             y = _pick(arrays, Y_KEYS, path, "y")
             x_val = _pick(arrays, X_VAL_KEYS, path, "x_val", required=False)
@@ -138,7 +139,8 @@ def validate_xy(x, y, *, source: str | None = None, names=("x", "y")):
         x = x.astype("float32")
     if y.dtype.kind == "b":
         y = y.astype("float32")
-    return x.astype("float32", copy=False), y.astype("float64", copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, a finding
+        return x.astype("float32", copy=False), y.astype("float64", copy=False)
 
 
 def _same_columns(x, y, x_val, y_val, path):

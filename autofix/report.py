@@ -66,8 +66,14 @@ def print_report(report: dict, console: Console | None = None, *, quiet: bool = 
             console.print(findings_table(report["findings"]))
         if report["attempts"]:
             console.print(attempts_table(report["attempts"], report["metric"]))
-    style, _ = VERDICT.get(report["status"], ("", ""))
-    console.print(f"[bold {style}]{verdict_line(report)}[/]", highlight=False)
+    style, title = VERDICT.get(report["status"], ("", ""))
+    if quiet or not console.is_terminal:
+        console.print(f"[bold {style}]{verdict_line(report)}[/]", highlight=False)
+        return
+    from rich.panel import Panel
+
+    console.print(Panel(verdict_line(report), title=title, border_style=style, expand=False),
+                  highlight=False)
 
 
 def html_summary(report: dict) -> str:

@@ -30,6 +30,7 @@ class Diagnosis:
     rerun_log: TrainLog | None = None
     reference: dict = field(default_factory=dict)
     seconds: float = 0.0
+    given_pred: np.ndarray | None = None  # the given model's validation predictions
 
     @property
     def data_problem(self) -> bool:
@@ -102,6 +103,7 @@ def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
     diagnosis = Diagnosis()
     given_pred = predict(model, problem.x_val)
     diagnosis.given = judge(task, problem.y, problem.y_val, given_pred)
+    diagnosis.given_pred = given_pred
     if "constant_target" not in codes(found):
         try:
             diagnosis.reference = data_checks.reference_signal(

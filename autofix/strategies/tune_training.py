@@ -52,14 +52,20 @@ def _search(draft, problem, registry_) -> dict:
             score = verdict.metric if math.isfinite(verdict.metric) else -1e9
             return {"score": score - (1.0 if verdict.near_constant else 0.0)}
 
+    from ..search import deadline_oracle
+
+    stop_at = problem.deadline if problem.deadline is not None else float("inf")
+    oracle = deadline_oracle(stop_at, objective=kt.Objective("score", "max"),
+                             max_trials=MAX_TRIALS, seed=problem.seed)
     with tempfile.TemporaryDirectory(prefix="autofix-tune-") as tmp:
-        tuner = kt.RandomSearch(
-            TrainingHyperModel(), objective=kt.Objective("score", "max"), max_trials=MAX_TRIALS,
-            seed=problem.seed, directory=tmp, project_name="tune_training", overwrite=True,
-        )
+        tuner = kt.Tuner(oracle=oracle, hypermodel=TrainingHyperModel(), directory=tmp,
+                         project_name="tune_training", overwrite=True)
         started = time.monotonic()
         tuner.search(verbose=0)
-        best = tuner.get_best_hyperparameters(1)[0]
+        found = tuner.get_best_hyperparameters(1)
+        if not found:
+            raise TimeoutError("no time left for the learning-rate search")
+        best = found[0]
         return {"learning_rate": float(f"{best.get('learning_rate'):.3g}"),
                 "epochs": int(best.get("epochs")),
                 "trials": len(tuner.oracle.trials),
