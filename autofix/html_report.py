@@ -125,7 +125,7 @@ def render(result) -> str:
 <h1>autofix report</h1>
 <p class="verdict {escape(report['status'])}">{escape(verdict_line(report))}</p>
 <p>task: <b>{escape(report['task'])}</b> · metric: <b>{escape(report['metric'])}</b> · constant baseline
-{base['constant'] if base['constant'] is not None else '-'} · original {base['original'] if base['original'] is not None else '-'}
+{_metric(base['constant'])} · original model {_metric(base['original'])}
 · {report['seconds']:.1f} s · autofix {escape(report['autofix_version'])}</p>
 <h2>What autofix saw</h2>
 <table><tr><th>severity</th><th>code</th><th>message and evidence</th></tr>{findings}</table>
