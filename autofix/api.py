@@ -10,9 +10,9 @@ import numpy as np
 from ._tf import keras
 from .attempt import Attempt, run_attempt
 from .data import validate_xy
-from .diagnosis import Diagnosis, diagnose_problem, training_checks
+from .diagnosis import Diagnosis, add_rerun, diagnose_problem, static_diagnosis, training_checks
 from .errors import InputError
-from .findings import DATA_PROBLEMS, Finding
+from .findings import Finding
 from .modelio import check_model, load_model
 from .planner import follow_up, plan
 from .problem import Problem, split
@@ -78,6 +78,7 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
         x, x_val, y, y_val = split(x, y, task_info, seed=seed)
     problem = Problem(model=model, x=x, y=y, x_val=x_val, y_val=y_val, task=task_info,
                       setup=setup, seed=int(seed))
+    problem.notes["early_findings"] = early  # the diagnosis reports them first
     return problem, early
 
 
@@ -86,7 +87,7 @@ def diagnose(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=5
     """Findings for ``model`` trained on ``x``/``y``; the model is not modified."""
     problem, early = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                              epochs=epochs, batch_size=batch_size)
-    return early + diagnose_problem(problem).findings
+    return diagnose_problem(problem).findings
 
 
 def _usable_strategies(names) -> dict:
@@ -102,19 +103,23 @@ def _usable_strategies(names) -> dict:
 
 
 def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
-           *, epochs=50, batch_size=32, unsafe=False, progress=None) -> RepairResult:
+           *, epochs=50, batch_size=32, unsafe=False, progress=None,
+           thorough=False) -> RepairResult:
     """Diagnose ``model``, retrain candidate repairs, and return the first proven one.
 
-    ``progress``, if given, is called with events (``("diagnosis", Diagnosis)``,
-    ``("attempt_start", Candidate)``, ``("attempt", Attempt)``) as the repair runs.
+    The costly part of the diagnosis, a rerun of the user's training, is skipped when the
+    cheap checks already explain the failure and their repair works (``thorough=True``
+    always runs it, e.g. for the HTML report's loss curves). ``progress``, if given, is
+    called with events (``("diagnosis", Diagnosis)``, ``("attempt_start", Candidate)``,
+    ``("epoch", (epoch, epochs, loss))``, ``("attempt", Attempt)``) as the repair runs.
     The model passed in is never modified.
     """
     started = time.monotonic()
     if budget is not None and budget <= 0:
         raise InputError(f"budget must be a positive number of seconds, got {budget}")
     usable = _usable_strategies(strategies)
-    problem, early = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
-                             epochs=epochs, batch_size=batch_size, unsafe=unsafe)
+    problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
+                         epochs=epochs, batch_size=batch_size, unsafe=unsafe)
     deadline = None if budget is None else started + float(budget)
     problem.deadline = deadline
     notify = progress or (lambda *event: None)
@@ -125,21 +130,21 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     interrupted = False
     try:
         notify("diagnosis_start", None)
-        diagnosis = diagnose_problem(problem)
-        diagnosis.findings = early + diagnosis.findings
+        diagnosis = static_diagnosis(problem)
+        # the rerun is needed to confirm a model that looks healthy, and to find a cause
+        # the cheap checks did not
+        if thorough or not diagnosis.data_problem and (not diagnosis.given.degenerate
+                                                       or not diagnosis.explained):
+            add_rerun(problem, diagnosis)
         problem.findings = diagnosis.findings
         notify("diagnosis", diagnosis)
-        if not diagnosis.healthy and not _data_problem(diagnosis.findings):
+        if not diagnosis.healthy and not diagnosis.data_problem:
             attempts = _search(problem, diagnosis, usable, deadline, notify)
     except _Interrupted as stop:
         interrupted, attempts = True, stop.attempts
     except KeyboardInterrupt:
         interrupted = True
     return _result(problem, diagnosis, attempts, started, interrupted)
-
-
-def _data_problem(findings) -> bool:
-    return any(f.code in DATA_PROBLEMS and f.severity == "error" for f in findings)
 
 
 def _time_left(deadline) -> float:
@@ -170,6 +175,11 @@ def _search(problem, diagnosis, usable, deadline, notify) -> list[Attempt]:
                     broken = attempt.broken_strategy
                     usable = {n: s for n, s in usable.items() if n != broken}
                     queue = [c.without(broken) for c in [candidate, *queue]]
+                if not diagnosis.reran:  # the cheap evidence did not suffice: gather the rest
+                    add_rerun(problem, diagnosis)
+                    problem.findings = diagnosis.findings
+                    notify("diagnosis", diagnosis)
+                    queue = [*plan(problem, diagnosis.findings, usable), *queue]
             best = _best(attempts)
             if best is None or best.log is None:
                 return attempts

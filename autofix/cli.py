@@ -145,7 +145,6 @@ def diagnose(
         problem, early = prepare(keras_model, dataset.x, dataset.y, validation_data=validation,
                                  task=task, seed=seed, epochs=epochs, batch_size=batch_size)
         diagnosis = diagnose_problem(problem)
-        diagnosis.findings = early + diagnosis.findings
         result = _result(problem, diagnosis, [], started, False)
         report = result.report()
         # nothing was retrained, so nothing is repaired yet: the contract's status stays
@@ -215,7 +214,7 @@ def repair(
             result = run_repair(keras_model, dataset.x, dataset.y, validation_data=validation,
                                 budget=budget, seed=seed, task=task, strategies=strategies,
                                 epochs=epochs, batch_size=batch_size, unsafe=unsafe_load,
-                                progress=progress)
+                                progress=progress, thorough=html is not None)
         finally:
             signal.signal(signal.SIGTERM, previous)
     except InputError as err:

@@ -18,6 +18,10 @@ from .setup import TrainingSetup, PROBABILISTIC_LOSSES
 from .task import Task, class_ids
 
 MAX_STEPS_PER_EXECUTION = 32
+#: per-step relative weight updates that settle a learning-rate diagnosis on their own
+#: (a working setup sits around 1e-3): a diagnostic rerun may stop there
+CONCLUSIVE_HIGH = 0.3
+CONCLUSIVE_LOW = 1e-6
 
 
 @dataclass
@@ -42,7 +46,7 @@ class TrainLog:
 
     losses: list = field(default_factory=list)
     epochs_planned: int = 0
-    stopped: str = "completed"  # completed | nonfinite | stuck | time | error
+    stopped: str = "completed"  # completed | nonfinite | stuck | time | conclusive | error
     detail: str = ""
     seconds: float = 0.0
     update_ratio: float | None = None  # median per-step relative kernel update, 1st epoch
@@ -83,8 +87,9 @@ def _make_watch():
         """Stop on NaN loss, on a candidate stuck at constant predictions, or on time."""
 
         def __init__(self, log: TrainLog, probe_x, probe_y, loss_fn, deadline: float | None,
-                     steps: int, reject_stuck: bool):
+                     steps: int, reject_stuck: bool, stop_when_conclusive: bool = False):
             super().__init__()
+            self.stop_when_conclusive = stop_when_conclusive
             self.log, self.probe_x, self.deadline = log, probe_x, deadline
             self.probe_y, self.loss_fn = probe_y, loss_fn
             self.steps, self.reject_stuck = max(steps, 1), reject_stuck
@@ -116,6 +121,14 @@ def _make_watch():
                 self._kernels0 = None
             if not math.isfinite(loss):
                 self.log.stopped, self.log.detail = "nonfinite", f"loss became {loss} at epoch {epoch + 1}"
+                self.model.stop_training = True
+                return
+            ratio = self.log.update_ratio
+            if self.stop_when_conclusive and ratio is not None and (
+                    (epoch == 0 and ratio > CONCLUSIVE_HIGH) or (epoch == 1 and ratio < CONCLUSIVE_LOW)):
+                self.log.stopped = "conclusive"
+                self.log.detail = (f"stopped at epoch {epoch + 1}: each step moves the weights by "
+                                   f"{ratio:.1e} of their size, far outside the range that learns")
                 self.model.stop_training = True
                 return
             if self.deadline is not None and time.monotonic() > self.deadline:
@@ -159,8 +172,11 @@ def compile_for_training(model, setup: TrainingSetup, steps_per_epoch: int):
 
 def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int = 0,
         sample_weight: np.ndarray | None = None, deadline: float | None = None,
-        reject_stuck: bool = True, extra_callbacks=()) -> TrainLog:
-    """Compile ``model`` for ``setup`` and train it; never raises for a failed run."""
+        reject_stuck: bool = True, extra_callbacks=(), diagnostic: bool = False) -> TrainLog:
+    """Compile ``model`` for ``setup`` and train it; never raises for a failed run.
+
+    ``diagnostic``: the run is evidence, not a candidate: it may stop as soon as its
+    weight updates settle the learning-rate question."""
     log = TrainLog(epochs_planned=int(setup.epochs))
     start = time.monotonic()
     steps = math.ceil(len(x) / max(1, setup.batch_size))
@@ -168,7 +184,8 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
     try:
         compile_for_training(model, setup, steps)
         watch = _make_watch()(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
-                              reject_stuck and SETTINGS.reject_stuck)
+                              reject_stuck and SETTINGS.reject_stuck,
+                              stop_when_conclusive=diagnostic and SETTINGS.reject_stuck)
         callbacks = [watch, *extra_callbacks]
         if SETTINGS.lean:
             ds = dataset(x, y_encoded, sample_weight, setup.batch_size, seed)

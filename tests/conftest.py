@@ -37,9 +37,8 @@ def diagnosed(case):
     def get(name):
         if name not in cache:
             c = case(name)
-            problem, early = prepare(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size)
+            problem, _ = prepare(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size)
             diagnosis = diagnose_problem(problem)
-            diagnosis.findings = early + diagnosis.findings
             problem.findings = diagnosis.findings
             cache[name] = (problem, diagnosis)
         return cache[name]

@@ -24,30 +24,48 @@ PROBE_ROWS = 2048
 
 @dataclass
 class Diagnosis:
-    findings: list = field(default_factory=list)
+    """What the checks found. Built in two phases: :func:`static_diagnosis` (data, model,
+    the given model's predictions: cheap) and :func:`add_rerun` (a reproduction of the
+    user's training: the costly evidence, gathered only when it is needed)."""
+
+    static: list = field(default_factory=list)  # findings of the cheap phase
+    dynamic: list = field(default_factory=list)  # findings of the rerun
+    findings: list = field(default_factory=list)  # all of them, attributed and ordered
     given: Judgement | None = None
+    given_pred: np.ndarray | None = None  # the given model's validation predictions
     rerun: Judgement | None = None
     rerun_log: TrainLog | None = None
+    reran: bool = False
     reference: dict = field(default_factory=dict)
     seconds: float = 0.0
-    given_pred: np.ndarray | None = None  # the given model's validation predictions
+    metric: str = ""
 
     @property
     def data_problem(self) -> bool:
-        return any(f.code in DATA_PROBLEMS and f.severity == "error" for f in self.findings)
+        return any(f.code in DATA_PROBLEMS and f.severity == "error" for f in self.static)
+
+    @property
+    def explained(self) -> bool:
+        """Whether the cheap phase found a cause (an error beyond the symptom itself)."""
+        return any(f.severity == "error" and f.code != "degenerate_predictions" for f in self.static)
 
     @property
     def healthy(self) -> bool:
         if self.data_problem or self.given is None or self.given.degenerate:
             return False
+        if self.rerun_log is not None and self.rerun_log.stopped == "conclusive":
+            return False  # its updates alone showed the setup cannot learn
         return self.rerun is None or not self.rerun.degenerate
 
-
-def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
-    """``y`` as the user's own training fed it to the model (only its shape adapted)."""
-    from ..setup import output_units
-
-    return encode_targets(problem.task, problem.setup, y, output_units(problem.model))
+    def refresh(self) -> None:
+        """Recompute the summary findings and the order from the evidence so far."""
+        summary = []
+        if not any(f.code == "constant_target" for f in self.static):
+            summary += training_checks.no_signal(self.reference, self.metric)
+            if self.given is not None:
+                summary += training_checks.degenerate_predictions(self.given, self.rerun,
+                                                                  self.metric, self.reference)
+        self.findings = _ordered(_attribute(self.static + self.dynamic + summary), self.healthy)
 
 
 @dataclass
@@ -60,6 +78,13 @@ class Rerun:
     val_pred: np.ndarray | None = None
 
 
+def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
+    """``y`` as the user's own training fed it to the model (only its shape adapted)."""
+    from ..setup import output_units
+
+    return encode_targets(problem.task, problem.setup, y, output_units(problem.model))
+
+
 def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> Rerun:
     """Train a fresh clone of the user's model with the user's setup; judge it."""
     k = keras()
@@ -67,7 +92,7 @@ def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> Rerun:
     model = k.models.clone_model(problem.model)
     x, y = problem.x[:rows], problem.y[:rows]
     log = fit(model, problem.setup, x, original_targets(problem, y), seed=problem.seed,
-              deadline=problem.deadline)
+              deadline=problem.deadline, diagnostic=True)
     if log.stopped == "error":
         return Rerun(log)
     val_pred = predict(model, problem.x_val)
@@ -75,19 +100,21 @@ def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> Rerun:
                  judge(problem.task, y, y, predict(model, x)), val_pred)
 
 
-def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
+def static_diagnosis(problem: Problem) -> Diagnosis:
+    """Data checks, model checks, and the given model's predictions (no training)."""
     started = time.monotonic()
     task, model = problem.task, problem.model
     y_all = np.concatenate([problem.y, problem.y_val])
     x_sample = problem.x[:4000]
-    found: list[Finding] = []
+    found: list[Finding] = list(problem.notes.get("early_findings", []))
     found += data_checks.constant_target(y_all)
-    if "constant_target" not in codes(found):
+    constant = "constant_target" in codes(found)
+    if not constant:
         found += data_checks.absent_classes(task, y_all)
         found += data_checks.target_leakage(task, problem.x, problem.y, problem.seed)
         found += data_checks.unscaled_targets(task, problem.y)
     found += data_checks.unscaled_inputs(model, x_sample)
-    if "constant_target" not in codes(found):  # with one label value the task is unknowable
+    if not constant:  # with one label value the task is unknowable
         found += model_checks.output_activation_mismatch(model, task, problem.setup, y_all)
         found += model_checks.loss_mismatch(model, task, problem.setup)
     found += model_checks.symmetric_init(model)
@@ -99,36 +126,47 @@ def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
                                                       problem.seed)
         except Exception:  # noqa: BLE001 - no evidence, no finding
             pass
-
-    diagnosis = Diagnosis()
-    given_pred = predict(model, problem.x_val)
-    diagnosis.given = judge(task, problem.y, problem.y_val, given_pred)
-    diagnosis.given_pred = given_pred
-    if "constant_target" not in codes(found):
+    diagnosis = Diagnosis(static=found, metric=task.metric)
+    diagnosis.given_pred = predict(model, problem.x_val)
+    diagnosis.given = judge(task, problem.y, problem.y_val, diagnosis.given_pred)
+    if not constant:
         try:
             diagnosis.reference = data_checks.reference_signal(
                 task, problem.x, problem.y, problem.x_val, problem.y_val, problem.seed)
         except Exception:  # noqa: BLE001 - evidence only
             diagnosis.reference = {}
-        if rerun:
-            again = reproduce(problem)
-            log, verdict = again.log, again.verdict
-            diagnosis.rerun_log, diagnosis.rerun = log, verdict
-            problem.notes["rerun"] = again
-            found += training_checks.nonfinite_loss(log)
-            found += training_checks.learning_rate(log, problem.setup)
-            if not {"symmetric_init", "learning_rate_too_low"} & codes(found):
-                found += training_checks.undertrained(log, verdict, again.fit_verdict)
-            pred = again.val_pred
-            ids = predicted_labels(task, pred) if pred is not None and task.is_classification else None
-            found += training_checks.class_imbalance(task, problem.y, ids, verdict)
-        found += training_checks.no_signal(diagnosis.reference, task.metric)
-        found += training_checks.degenerate_predictions(diagnosis.given, diagnosis.rerun,
-                                                        task.metric, diagnosis.reference)
-    found = _attribute(found)
-    diagnosis.findings = found
-    diagnosis.findings = _ordered(found, diagnosis)
+    diagnosis.refresh()
     diagnosis.seconds = time.monotonic() - started
+    return diagnosis
+
+
+def add_rerun(problem: Problem, diagnosis: Diagnosis) -> Diagnosis:
+    """Reproduce the user's training and add what its loss curve and predictions show."""
+    if diagnosis.reran or any(f.code == "constant_target" for f in diagnosis.static):
+        return diagnosis
+    started = time.monotonic()
+    task = problem.task
+    again = reproduce(problem)
+    problem.notes["rerun"] = again
+    log, verdict = again.log, again.verdict
+    diagnosis.rerun_log, diagnosis.rerun, diagnosis.reran = log, verdict, True
+    found = training_checks.nonfinite_loss(log) + training_checks.learning_rate(log, problem.setup)
+    if not {"symmetric_init", "learning_rate_too_low"} & codes(diagnosis.static + found):
+        found += training_checks.undertrained(log, verdict, again.fit_verdict)
+    pred = again.val_pred
+    ids = predicted_labels(task, pred) if pred is not None and task.is_classification else None
+    found += training_checks.class_imbalance(task, problem.y, ids, verdict)
+    diagnosis.dynamic = found
+    diagnosis.refresh()
+    diagnosis.seconds += time.monotonic() - started
+    return diagnosis
+
+
+def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
+    """The whole diagnosis: the cheap checks, then (``rerun``) the reproduction."""
+    diagnosis = static_diagnosis(problem)
+    if rerun:
+        add_rerun(problem, diagnosis)
     return diagnosis
 
 
@@ -154,9 +192,9 @@ def _attribute(found: list[Finding]) -> list[Finding]:
     return out
 
 
-def _ordered(found: list[Finding], diagnosis: Diagnosis) -> list[Finding]:
+def _ordered(found: list[Finding], healthy: bool) -> list[Finding]:
     """Errors first; on a model that works, suspected causes are downgraded to warnings."""
-    if diagnosis.healthy:
+    if healthy:
         found = [f if f.code in DATA_PROBLEMS or f.severity != "error"
                  else Finding(f.code, "warning", f.message, f.evidence) for f in found]
     rank = {"error": 0, "warning": 1, "info": 2}
