@@ -5,10 +5,14 @@
     result.status, result.model, result.findings, result.attempts
 """
 
-from ._version import __version__
-from .errors import AttemptFailed, AutofixError, InputError
-from .findings import CODES, Finding
-from .result import RepairResult
+from ._tf import _silence
+
+_silence()  # before anything imports TensorFlow: its log lines never reach the user
+
+from ._version import __version__  # noqa: E402
+from .errors import AttemptFailed, AutofixError, InputError  # noqa: E402
+from .findings import CODES, Finding  # noqa: E402
+from .result import RepairResult  # noqa: E402
 
 
 def diagnose(model, x, y, **kwargs):

@@ -4,6 +4,7 @@ load → validate → diagnose → plan → retrain → judge → report."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from .attempt import Attempt, run_attempt
 from .data import validate_xy
 from .diagnosis import Diagnosis, add_rerun, diagnose_problem, static_diagnosis, training_checks
 from .errors import InputError
-from .findings import Finding
+from .findings import Finding, Findings
 from .modelio import check_model, load_model
 from .planner import follow_up, plan
 from .problem import Problem, split
@@ -87,7 +88,7 @@ def diagnose(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=5
     """Findings for ``model`` trained on ``x``/``y``; the model is not modified."""
     problem, early = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                              epochs=epochs, batch_size=batch_size)
-    return diagnose_problem(problem).findings
+    return Findings(diagnose_problem(problem).findings)
 
 
 def _usable_strategies(names) -> dict:
@@ -104,7 +105,7 @@ def _usable_strategies(names) -> dict:
 
 def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
            *, epochs=50, batch_size=32, unsafe=False, progress=None,
-           thorough=False) -> RepairResult:
+           thorough=False, workdir=None) -> RepairResult:
     """Diagnose ``model``, retrain candidate repairs, and return the first proven one.
 
     The costly part of the diagnosis, a rerun of the user's training, is skipped when the
@@ -113,8 +114,18 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     called with events (``("diagnosis", Diagnosis)``, ``("attempt_start", Candidate)``,
     ``("epoch", (epoch, epochs, loss))``, ``("attempt", Attempt)``) as the repair runs.
     The model passed in is never modified.
+
+    Under keras-tuner's distributed variables (``KERASTUNER_TUNER_ID=chief`` ...) this
+    process is the chief: it diagnoses and serves the candidates to workers through the
+    shared ``workdir`` (see :mod:`autofix.distributed`).
     """
     started = time.monotonic()
+    from . import distributed
+
+    chief = distributed.role() == "chief"
+    if distributed.role() is not None and workdir is None:
+        raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
+                         "folder every machine shares")
     if budget is not None and budget <= 0:
         raise InputError(f"budget must be a positive number of seconds, got {budget}")
     usable = _usable_strategies(strategies)
@@ -122,6 +133,9 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
                          epochs=epochs, batch_size=batch_size, unsafe=unsafe)
     deadline = None if budget is None else started + float(budget)
     problem.deadline = deadline
+    from .progress import default_progress
+
+    progress = default_progress(progress)
     notify = progress or (lambda *event: None)
     if progress is not None:
         problem.notes["notify"] = progress
@@ -133,18 +147,35 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
         diagnosis = static_diagnosis(problem)
         # the rerun is needed to confirm a model that looks healthy, and to find a cause
         # the cheap checks did not
-        if thorough or not diagnosis.data_problem and (not diagnosis.given.degenerate
-                                                       or not diagnosis.explained):
+        if thorough or chief or not diagnosis.data_problem and (
+                not diagnosis.given.degenerate or not diagnosis.explained):
             add_rerun(problem, diagnosis)
         problem.findings = diagnosis.findings
         notify("diagnosis", diagnosis)
         if not diagnosis.healthy and not diagnosis.data_problem:
-            attempts = _search(problem, diagnosis, usable, deadline, notify)
+            if chief:
+                attempts = distributed.serve(problem, plan(problem, diagnosis.findings, usable),
+                                             usable, Path(workdir), notify)
+            else:
+                attempts = _search(problem, diagnosis, usable, deadline, notify)
     except _Interrupted as stop:
         interrupted, attempts = True, stop.attempts
     except KeyboardInterrupt:
         interrupted = True
     return _result(problem, diagnosis, attempts, started, interrupted)
+
+
+def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", strategies=None,
+         epochs=50, batch_size=32, unsafe=False) -> int:
+    """A distributed worker: train the candidates the chief serves; return how many."""
+    from . import distributed
+
+    usable = _usable_strategies(strategies)
+    problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
+                         epochs=epochs, batch_size=batch_size, unsafe=unsafe)
+    diagnosis = diagnose_problem(problem)  # the same evidence the chief's strategies saw
+    problem.findings = diagnosis.findings
+    return distributed.work(problem, usable, Path(workdir))
 
 
 def _time_left(deadline) -> float:

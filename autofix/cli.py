@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from .errors import InputError
+from .progress import Progress
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -71,53 +72,6 @@ def _check_output(path: Path, inputs: list[Path], what: str) -> None:
 
 def _raise_interrupt(signum, frame):  # noqa: ARG001
     raise KeyboardInterrupt
-
-
-class Progress:
-    """Live progress on stderr: the diagnosis, then one line per candidate.
-
-    On a terminal the running candidate shows an epoch bar (rich, transient); off a
-    terminal (CI, pipes) only plain lines are printed.
-    """
-
-    def __init__(self, console: Console, enabled: bool):
-        self.console, self.enabled = console, enabled
-        self.live = enabled and console.is_terminal
-        self._bar = self._task = None
-
-    def _stop_bar(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = self._task = None
-
-    def __call__(self, event: str, payload) -> None:
-        if not self.enabled:
-            return
-        if event == "diagnosis_start" and self.live:
-            self.console.print("diagnosing (data, model, and a rerun of your training) ...")
-        elif event == "diagnosis":
-            codes = ", ".join(f.code for f in payload.findings if f.severity == "error") or "none"
-            self.console.print(f"diagnosed in {payload.seconds:.1f}s; errors: {codes}", highlight=False)
-        elif event == "attempt_start":
-            self.console.print(f"trying {payload.label()} ...", highlight=False)
-            if self.live:
-                from rich.progress import BarColumn, Progress as Bar, TextColumn
-
-                self._bar = Bar(TextColumn("  epoch {task.completed}/{task.total}"), BarColumn(),
-                                TextColumn("loss {task.fields[loss]}"), console=self.console,
-                                transient=True)
-                self._task = self._bar.add_task("train", total=None, loss="-")
-                self._bar.start()
-        elif event == "epoch" and self._bar is not None:
-            epoch, total, loss = payload
-            self._bar.update(self._task, completed=epoch, total=total,
-                             loss="-" if loss is None else f"{loss:.4g}")
-        elif event == "attempt":
-            self._stop_bar()
-            metric = "-" if payload.metric is None else f"{payload.metric:.3f}"
-            style = {"healthy": "green", "degenerate": "yellow", "failed": "red"}[payload.outcome]
-            self.console.print(f"  -> [{style}]{payload.outcome}[/] ({metric}, {payload.seconds:.1f}s) "
-                               f"{payload.reason}", highlight=False)
 
 
 @app.command()
@@ -183,6 +137,7 @@ def repair(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the verdict line")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print only the report JSON on stdout")] = False,
     html: Annotated[Optional[Path], typer.Option("--html", help="write a self-contained HTML report here")] = None,
+    workdir: Annotated[Optional[Path], typer.Option(help="shared folder for distributed runs (KERASTUNER_* variables)")] = None,
 ):
     """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the first proven one."""
     from .report import print_report, verdict_line
@@ -203,8 +158,24 @@ def repair(
             from .api import _usable_strategies
 
             _usable_strategies(strategies)
+        from .distributed import role
+
+        if role() is not None and workdir is None:
+            raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
+                             "folder every machine shares")
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
         keras_model, dataset = _load(model, data, unsafe_load)
         from .api import repair as run_repair
+        from .api import work
+
+        if role() == "worker":
+            validation = (dataset.x_val, dataset.y_val) if dataset.x_val is not None else None
+            count = work(keras_model, dataset.x, dataset.y, workdir=workdir,
+                         validation_data=validation, seed=seed, task=task, strategies=strategies,
+                         epochs=epochs, batch_size=batch_size, unsafe=unsafe_load)
+            typer.echo(f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: trained {count} candidate(s)")
+            raise typer.Exit(0)
 
         console = Console(stderr=True)
         progress = Progress(console, enabled=not quiet and not as_json)
@@ -214,7 +185,8 @@ def repair(
             result = run_repair(keras_model, dataset.x, dataset.y, validation_data=validation,
                                 budget=budget, seed=seed, task=task, strategies=strategies,
                                 epochs=epochs, batch_size=batch_size, unsafe=unsafe_load,
-                                progress=progress, thorough=html is not None)
+                                progress=progress, thorough=html is not None,
+                                workdir=workdir)
         finally:
             signal.signal(signal.SIGTERM, previous)
     except InputError as err:

@@ -78,6 +78,18 @@ class Finding:
                 f"{escape(self.message)}")
 
 
+class Findings(list):
+    """A list of :class:`Finding` that shows itself as a table in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(f"<tr><td>{escape(f.severity)}</td><td><b>{escape(f.code)}</b></td>"
+                       f"<td>{escape(f.message)}</td></tr>" for f in self)
+        return ("<table><tr><th>severity</th><th>code</th><th>message</th></tr>"
+                f"{rows or '<tr><td colspan=3>no findings</td></tr>'}</table>")
+
+
 def codes(findings) -> set[str]:
     return {f.code for f in findings}
 

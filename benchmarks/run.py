@@ -198,23 +198,98 @@ def speedups(names, rows: int) -> list[dict]:
 
     cases = [make_case(n, rows=rows) for n in names]
 
-    def total() -> float:
+    def total(**kwargs) -> float:
         started = time.monotonic()
         for c in cases:
-            autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size)
+            autofix.repair(c.model, c.x, c.y, epochs=c.epochs, batch_size=c.batch_size, **kwargs)
         return time.monotonic() - started
 
     out = []
     for label, field in (("lean training (tf.data cache + steps_per_execution)", "lean"),
-                         ("early rejection of stuck candidates", "reject_stuck")):
-        setattr(SETTINGS, field, False)
-        before = total()
-        setattr(SETTINGS, field, True)
-        after = total()
+                         ("early stops (stuck candidates, conclusive diagnostic reruns)", "reject_stuck"),
+                         ("lazy evidence (rerun the user's training only when needed)", None)):
+        if field is None:
+            before, after = total(thorough=True), total()
+        else:
+            setattr(SETTINGS, field, False)
+            before = total()
+            setattr(SETTINGS, field, True)
+            after = total()
         out.append({"speedup": label, "scenarios": list(names), "off_seconds": round(before, 2),
                     "on_seconds": round(after, 2), "factor": round(before / after, 2)})
         print(f"  {label}: {before:.1f}s off, {after:.1f}s on", flush=True)
     return out
+
+
+def monitor_overhead(repeats: int = 3, rows: int = 1000, epochs: int = 50) -> dict:
+    """A plain fit with and without the DegenerationMonitor callback (median of runs)."""
+    import numpy as np
+
+    from autofix._tf import keras
+    from autofix.callbacks import DegenerationMonitor
+
+    k = keras()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 10)).astype("float32")
+    y = (x[:, 0] - x[:, 1]).astype("float32")
+
+    def run(with_monitor: bool) -> float:
+        k.utils.set_random_seed(0)
+        model = k.Sequential([k.Input((10,)), k.layers.Dense(32, activation="relu"),
+                              k.layers.Dense(32, activation="relu"), k.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        callbacks = [DegenerationMonitor(x[:256], verbose=False)] if with_monitor else []
+        started = time.monotonic()
+        model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=callbacks)
+        return time.monotonic() - started
+
+    run(False)  # warm-up
+    plain, monitored = [], []
+    for _ in range(repeats):
+        plain.append(run(False))
+        monitored.append(run(True))
+    base, watched = statistics.median(plain), statistics.median(monitored)
+    return {"rows": rows, "epochs": epochs, "plain_seconds": round(base, 3),
+            "monitored_seconds": round(watched, 3), "overhead": round(watched / base - 1, 4)}
+
+
+DIST_ENV = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def distributed_times(scenario: str = "unnormalized_inputs") -> dict:
+    """`autofix repair` in one process vs a chief and two workers on 127.0.0.1."""
+    import socket
+
+    import numpy as np
+
+    from autofix.scenarios import make_case
+
+    case = make_case(scenario)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        case.model.save(tmp / "m.keras")
+        np.savez(tmp / "d.npz", x=case.x, y=case.y)
+        cli = [sys.executable, "-m", "autofix.cli", "repair", str(tmp / "m.keras"), str(tmp / "d.npz"),
+               "--quiet"]
+        started = time.monotonic()
+        subprocess.run(cli + ["-o", str(tmp / "single.keras")], capture_output=True, timeout=600)
+        single = time.monotonic() - started
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = str(s.getsockname()[1])
+        env = dict(os.environ, **DIST_ENV, KERASTUNER_ORACLE_PORT=port)
+        shared = ["--workdir", str(tmp / "shared")]
+        started = time.monotonic()
+        procs = [subprocess.Popen(cli + shared + ["-o", str(tmp / "dist.keras")],
+                                  env=dict(env, KERASTUNER_TUNER_ID="chief"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        procs += [subprocess.Popen(cli + shared, env=dict(env, KERASTUNER_TUNER_ID=f"tuner{i}"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in (1, 2)]
+        codes = [p.wait(timeout=600) for p in procs]
+        dist = time.monotonic() - started
+    return {"scenario": scenario, "single_process_seconds": round(single, 2),
+            "chief_two_workers_seconds": round(dist, 2), "exit_codes": codes,
+            "note": "all three processes share this machine's 2 cores"}
 
 
 def _f(v, digits=2):
@@ -273,6 +348,19 @@ def markdown(results: dict, command: str) -> str:
                   f"{m['repair_mib']} MiB; ratio {m['ratio']:.2f}."]
     lines += ["", "## CLI start", "", f"`autofix --help`: {results['cli_start']['seconds']:.2f} s "
               "(median of 5; TensorFlow is not imported)."]
+    if results.get("monitor"):
+        m = results["monitor"]
+        lines += ["", "## Online monitor", "",
+                  f"`DegenerationMonitor` on a plain fit ({m['rows']} rows, {m['epochs']} epochs): "
+                  f"{m['plain_seconds']:.2f} s without, {m['monitored_seconds']:.2f} s with: overhead "
+                  f"{100 * m['overhead']:.1f} %."]
+    if results.get("distributed"):
+        d = results["distributed"]
+        lines += ["", "## Distributed (keras-tuner chief + workers)", "",
+                  f"`autofix repair` on `{d['scenario']}`, whole processes: one process "
+                  f"{d['single_process_seconds']:.1f} s; a chief and two workers on 127.0.0.1 "
+                  f"{d['chief_two_workers_seconds']:.1f} s (exit codes {d['exit_codes']}; "
+                  f"{d['note']})."]
     if results.get("speedups"):
         lines += ["", "## Speed-ups, each switched off and on", "",
                   "| speed-up | off s | on s | factor |", "|---|---|---|---|"]
@@ -307,10 +395,23 @@ def main(argv=None) -> int:
         results["memory"] = memory()
         print("speed-ups", flush=True)
         results["speedups"] = speedups(("zero_init", "unnormalized_inputs", "noise_labels",
-                                        "learning_rate_too_low"), rows=1000)
+                                        "learning_rate_too_low", "learning_rate_too_high"),
+                                       rows=1000)
+        print("monitor", flush=True)
+        results["monitor"] = monitor_overhead()
+        print("distributed", flush=True)
+        results["distributed"] = distributed_times()
     results["cli_start"] = cli_start(3 if args.quick else 5)
+    text = markdown(results, command)
+    if not args.quick:  # the CLI's own table, as `autofix bench` prints it
+        from autofix import bench
+
+        print("autofix bench", flush=True)
+        bench_rows = bench.run(seed=0)
+        results["autofix_bench"] = bench_rows
+        text += "\n## `autofix bench`\n\n" + bench.markdown(bench_rows, "autofix bench")
     (out / "results.json").write_text(json.dumps(results, indent=2))
-    (out / "RESULTS.md").write_text(markdown(results, command))
+    (out / "RESULTS.md").write_text(text)
     print(f"wrote {out / 'RESULTS.md'}")
     failed = [r["scenario"] for r in results["scenarios"] if not r["ok"]]
     if failed:
