@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,9 +37,25 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
-def _check_task(task: str) -> None:
+def _check_options(task: str, epochs: int, batch_size: int) -> None:
     if task not in TASK_CHOICES:
         raise InputError(f"unknown --task {task!r}; expected one of {', '.join(TASK_CHOICES)}")
+    if epochs < 1:
+        raise InputError(f"--epochs must be a positive integer, got {epochs}")
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be a positive integer, got {batch_size}")
+
+
+@contextmanager
+def _about(data: Path):
+    """Input errors past loading concern the data (its fit to the model, its labels): name
+    the data file in them."""
+    try:
+        yield
+    except InputError as err:
+        if err.path is not None:
+            raise
+        raise InputError(str(err), path=str(data)) from None
 
 
 def _load(model_path: Path, data_path: Path, unsafe: bool):
@@ -87,7 +104,7 @@ def diagnose(
 ):
     """Say what is wrong with MODEL trained on DATA, without changing anything."""
     try:
-        _check_task(task)
+        _check_options(task, epochs, batch_size)
         keras_model, dataset = _load(model, data, unsafe_load)
         from .api import _result, prepare
         from .diagnosis import diagnose_problem
@@ -95,9 +112,10 @@ def diagnose(
         import time
 
         started = time.monotonic()
-        validation = (dataset.x_val, dataset.y_val) if dataset.x_val is not None else None
-        problem, early = prepare(keras_model, dataset.x, dataset.y, validation_data=validation,
-                                 task=task, seed=seed, epochs=epochs, batch_size=batch_size)
+        with _about(data):
+            problem, _ = prepare(keras_model, dataset.x, dataset.y,
+                                 validation_data=dataset.validation_data, task=task, seed=seed,
+                                 epochs=epochs, batch_size=batch_size)
         diagnosis = diagnose_problem(problem)
         result = _result(problem, diagnosis, [], started, False)
         report = result.report()
@@ -143,7 +161,7 @@ def repair(
     from .report import print_report, verdict_line
 
     try:
-        _check_task(task)
+        _check_options(task, epochs, batch_size)
         if budget is not None and budget <= 0:
             raise InputError(f"--budget must be a positive number of seconds, got {budget}")
         output = output or model.with_name(f"{model.stem}.fixed.keras")
@@ -170,10 +188,10 @@ def repair(
         from .api import work
 
         if role() == "worker":
-            validation = (dataset.x_val, dataset.y_val) if dataset.x_val is not None else None
-            count = work(keras_model, dataset.x, dataset.y, workdir=workdir,
-                         validation_data=validation, seed=seed, task=task, strategies=strategies,
-                         epochs=epochs, batch_size=batch_size, unsafe=unsafe_load)
+            with _about(data):
+                count = work(keras_model, dataset.x, dataset.y, workdir=workdir,
+                             validation_data=dataset.validation_data, seed=seed, task=task, strategies=strategies,
+                             epochs=epochs, batch_size=batch_size, unsafe=unsafe_load)
             typer.echo(f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: trained {count} candidate(s)")
             raise typer.Exit(0)
 
@@ -181,12 +199,13 @@ def repair(
         progress = Progress(console, enabled=not quiet and not as_json)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            validation = (dataset.x_val, dataset.y_val) if dataset.x_val is not None else None
-            result = run_repair(keras_model, dataset.x, dataset.y, validation_data=validation,
-                                budget=budget, seed=seed, task=task, strategies=strategies,
-                                epochs=epochs, batch_size=batch_size, unsafe=unsafe_load,
-                                progress=progress, thorough=html is not None,
-                                workdir=workdir)
+            with _about(data):
+                result = run_repair(keras_model, dataset.x, dataset.y,
+                                    validation_data=dataset.validation_data,
+                                    budget=budget, seed=seed, task=task, strategies=strategies,
+                                    epochs=epochs, batch_size=batch_size, unsafe=unsafe_load,
+                                    progress=progress, thorough=html is not None,
+                                    workdir=workdir)
         finally:
             signal.signal(signal.SIGTERM, previous)
     except InputError as err:

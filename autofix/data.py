@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, existing_file
 
 X_KEYS = ("x", "X", "x_train")
 Y_KEYS = ("y", "Y", "y_train")
@@ -24,6 +24,11 @@ class Dataset:
     y: np.ndarray
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+
+    @property
+    def validation_data(self):
+        """``(x_val, y_val)`` when the file holds validation rows, else None."""
+        return None if self.x_val is None else (self.x_val, self.y_val)
 
 
 def _pick(arrays, keys, path, what, required=True):
@@ -44,14 +49,8 @@ def load_npz(path: str | Path) -> Dataset:
     The file is opened with ``allow_pickle=False``: arrays of Python objects are refused
     with an :class:`InputError`, never executed.
     """
+    existing_file(path, "an .npz archive with arrays x and y")
     path = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", path=path)
-    if p.is_dir():
-        raise InputError("is a directory, expected an .npz file", path=path)
-    if p.stat().st_size == 0:
-        raise InputError("empty file, expected an .npz archive with arrays x and y", path=path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if not hasattr(loaded, "files"):  # a plain .npy: one array, no names

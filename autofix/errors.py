@@ -8,6 +8,8 @@ records it and goes on, as keras-tuner does with a failed trial.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class AutofixError(Exception):
     """Base class of autofix's own errors."""
@@ -20,6 +22,19 @@ class InputError(AutofixError, ValueError):
         self.path = path
         text = f"{path}: {message}" if path else message
         super().__init__(" ".join(text.split()))
+
+
+def existing_file(path, expected: str) -> Path:
+    """``path`` as a Path if it names a non-empty file; else an :class:`InputError` saying
+    what was ``expected`` there."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", path=str(path))
+    if p.is_dir():
+        raise InputError(f"is a directory, expected {expected}", path=str(path))
+    if p.stat().st_size == 0:
+        raise InputError(f"empty file, expected {expected}", path=str(path))
+    return p
 
 
 class AttemptFailed(AutofixError):

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from ._tf import keras
-from .errors import InputError
+from .errors import InputError, existing_file
 
 
 def load_model(path: str | Path, *, unsafe: bool = False):
@@ -17,14 +17,8 @@ def load_model(path: str | Path, *, unsafe: bool = False):
     Arbitrary-code layers (``Lambda``) load only with ``unsafe=True``, which the CLI
     exposes as ``--unsafe-load``. Every failure is one :class:`InputError` line.
     """
+    p = existing_file(path, "a .keras model file")
     path = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", path=path)
-    if p.is_dir():
-        raise InputError("is a directory, expected a .keras model file", path=path)
-    if p.stat().st_size == 0:
-        raise InputError("empty file, expected a .keras model", path=path)
     suffix = p.suffix.lower()
     if suffix not in (".keras", ".h5", ".hdf5"):
         raise InputError(f"unsupported model file type {suffix or '(none)'}; expected .keras or .h5", path=path)
@@ -98,8 +92,15 @@ def output_layer(model):
     return model.outputs[0]._keras_history[0]
 
 
+#: layers that are an activation themselves, with no ``activation`` argument
+ACTIVATION_LAYERS = {"Softmax": "softmax", "ReLU": "relu", "LeakyReLU": "leaky_relu",
+                     "ELU": "elu", "PReLU": "relu"}
+
+
 def activation_name(layer) -> str | None:
     """The name of a layer's activation ('linear', 'relu', ...), or None if it has none."""
+    if type(layer).__name__ in ACTIVATION_LAYERS:
+        return ACTIVATION_LAYERS[type(layer).__name__]
     act = getattr(layer, "activation", None)
     if act is None:
         return None

@@ -33,9 +33,15 @@ def clone_changing(draft, wanted: dict) -> None:
     """Re-clone ``draft.core``; layers named in ``wanted`` get their config changed."""
 
     def clone_function(layer):
-        if layer.name in wanted:
-            return rebuild_layer(layer, **wanted[layer.name])
-        return layer.__class__.from_config(layer.get_config())
+        if layer.name not in wanted:
+            return layer.__class__.from_config(layer.get_config())
+        changes = wanted[layer.name]
+        if "activation" in changes and "activation" not in layer.get_config():
+            # an activation layer (Softmax, ReLU...): replace it by the wanted activation
+            from ._tf import keras
+
+            return keras().layers.Activation(changes["activation"], name=layer.name)
+        return rebuild_layer(layer, **changes)
 
     draft.clone_core(clone_function)
 

@@ -163,6 +163,8 @@ def _bad(tmp_path, files, kind):
         args += ["--strategies", "normalize_inputs,magic"]
     elif kind == "negative_budget":
         args += ["--budget", "-5"]
+    elif kind == "zero_epochs":
+        args += ["--epochs", "0"]
     return args
 
 
@@ -170,6 +172,11 @@ BAD = ["missing_model", "directory", "empty_model", "not_zip", "truncated", "bad
        "missing_y", "length_mismatch", "wrong_width", "string_labels", "empty_arrays", "scalar",
        "complex", "output_is_input", "output_folder_missing", "unknown_task", "unknown_strategy",
        "negative_budget"]
+
+
+OPTION_KINDS = {"output_is_input", "output_folder_missing", "unknown_task", "unknown_strategy",
+                "negative_budget", "zero_epochs"}
+BAD.append("zero_epochs")
 
 
 @pytest.mark.parametrize("kind", BAD)
@@ -184,6 +191,8 @@ def test_bad_input_exits_2_with_one_line(kind, files, tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("autofix: error:")
+    if kind not in OPTION_KINDS:  # a problem with a file names the file
+        assert args[1] in lines[0] or args[2] in lines[0], lines[0]
     assert "Traceback" not in result.output
     assert (_digest(model), _digest(data)) == before
     assert fixed.exists() == had_fixed

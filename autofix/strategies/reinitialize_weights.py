@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..modelio import activation_name
-from ..surgery import RELU_LIKE
+from ..surgery import RELU_LIKE, rebuild_layer
 from .base import Strategy, register
 
 
@@ -27,10 +27,4 @@ class ReinitializeWeights(Strategy):
     example_scenario = "dead_relu"
 
     def apply(self, draft, problem) -> None:
-        def clone_function(layer):
-            changes = fresh_initializers(layer)
-            config = layer.get_config()
-            config.update(changes)
-            return layer.__class__.from_config(config)
-
-        draft.clone_core(clone_function)
+        draft.clone_core(lambda layer: rebuild_layer(layer, **fresh_initializers(layer)))
