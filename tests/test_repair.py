@@ -97,3 +97,41 @@ def test_validation_data_is_used_when_given(case):
     result = autofix.repair(c.model, c.x[:400], c.y[:400], validation_data=(c.x[400:], c.y[400:]),
                             epochs=c.epochs)
     assert result.status == "healthy"
+
+
+def _relu_layer_head_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    outputs = keras.layers.ReLU()(keras.layers.Dense(1)(hidden))
+    return keras.Model(inputs, outputs)
+
+
+def test_functional_model_with_an_activation_layer_head_is_repaired():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 5)).astype("float32")
+    y = (x[:, 0] - x[:, 1] - 3).astype("float32")
+    model = _relu_layer_head_model()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=20, verbose=0)
+    result = autofix.repair(model, x, y, epochs=20)
+    assert result.status == "repaired"
+    assert "output_activation_mismatch" in {f.code for f in result.findings}
+    assert result.report()["fix"]["strategies"] == ["swap_output_activation"]
+
+
+def test_a_model_barely_above_baseline_with_a_known_cause_is_not_healthy():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = digits.images[..., None].astype("float32")
+    y = np.eye(10, dtype="float32")[digits.target]
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(8, 3, activation="relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(10, activation="relu")])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, epochs=10, verbose=0)
+    result = autofix.repair(model, x, y, epochs=10)
+    report = result.report()
+    assert result.status == "repaired", report["findings"]
+    assert report["fix"]["metric"] > report["baseline"]["original"] + 0.3

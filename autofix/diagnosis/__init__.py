@@ -50,9 +50,20 @@ class Diagnosis:
         return any(f.severity == "error" and f.code != "degenerate_predictions" for f in self.static)
 
     @property
+    def underperforming(self) -> bool:
+        """The given model gains less than half of what a quick scikit-learn model gains
+        over the constant baseline."""
+        ref, given = self.reference, self.given
+        if not ref or ref.get("degenerate", True) or given is None:
+            return False
+        return given.metric - given.constant < 0.5 * (ref["metric"] - ref["constant"])
+
+    @property
     def healthy(self) -> bool:
         if self.data_problem or self.given is None or self.given.degenerate:
             return False
+        if self.underperforming and any(f.severity == "error" for f in self.static):
+            return False  # barely above the baseline, with a cause in sight: worth repairing
         if self.rerun_log is not None and self.rerun_log.stopped == "conclusive":
             return False  # its updates alone showed the setup cannot learn
         return self.rerun is None or not self.rerun.degenerate
