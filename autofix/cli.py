@@ -33,7 +33,7 @@ UnsafeOpt = Annotated[bool, typer.Option("--unsafe-load", help="allow Lambda/cus
 
 
 def _fail(message: str, code: int = 2):
-    typer.echo(f"autofix: error: {message}", err=True)
+    typer.echo(f"autofix: {'error: ' if code == 2 else ''}{message}", err=True)
     raise typer.Exit(code)
 
 
@@ -126,6 +126,8 @@ def diagnose(
                                "data_problem" if diagnosis.data_problem else "degenerate")
     except InputError as err:
         _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
@@ -210,6 +212,8 @@ def repair(
             signal.signal(signal.SIGTERM, previous)
     except InputError as err:
         _fail(str(err))
+    except KeyboardInterrupt:  # before the repair began: nothing to write
+        _fail("interrupted", 130)
     from .modelio import write_text_atomic
 
     best = result.model if result.model is not keras_model else None
@@ -311,20 +315,12 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    """Console entry point: typer's app, with Ctrl-C anywhere mapped to exit code 130."""
-    import click
-
+    """Console entry point. Commands map Ctrl-C to exit code 130 themselves; this catches
+    one that lands outside them (e.g. while Python is still importing)."""
     try:
-        code = app(standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        typer.echo("autofix: interrupted", err=True)
+        app()
+    except KeyboardInterrupt:
         sys.exit(130)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m autofix.cli

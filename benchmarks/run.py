@@ -300,7 +300,7 @@ def _f(v, digits=2):
 
 def markdown(results: dict, command: str) -> str:
     rows = results["scenarios"]
-    lines = [f"# autofix benchmark", "", f"Command: `{command}` ({results['when']}, "
+    lines = ["# autofix benchmark", "", f"Command: `{command}` ({results['when']}, "
              f"{results['machine']})", "", "## Repair per scenario", "",
              "| scenario | status | ok | error findings | fix | attempts | metric | before | after "
              "| plain fit s | repair s | ratio | blind: first healthy s | blind: same metric s | blind trials |",

@@ -4,7 +4,6 @@ import warnings
 
 import keras
 import numpy as np
-import pytest
 
 from autofix.callbacks import DegenerationMonitor
 
