@@ -122,8 +122,9 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     started = time.monotonic()
     from . import distributed
 
-    chief = distributed.role() == "chief"
-    if distributed.role() is not None and workdir is None:
+    role = distributed.role()
+    chief = role == "chief"
+    if role is not None and workdir is None:
         raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
                          "folder every machine shares")
     if budget is not None and budget <= 0:
