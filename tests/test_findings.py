@@ -99,3 +99,12 @@ def test_class_imbalance_needs_a_collapse():
 def test_finding_rejects_unknown_codes():
     with pytest.raises(ValueError):
         Finding("not_a_code", "error", "x")
+
+
+def test_unscaled_inputs_is_quiet_when_the_model_reads_ids():
+    import keras
+
+    x = np.random.default_rng(0).integers(1, 5000, size=(100, 12))
+    model = keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(5000, 8),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
+    assert data_checks.unscaled_inputs(model, x) == []

@@ -11,6 +11,9 @@ SAMPLE_ROWS = 4000
 LEAK_MAX_FEATURES = 256
 SCALING_LAYERS = {"Normalization", "Rescaling", "BatchNormalization", "LayerNormalization",
                   "UnitNormalization", "GroupNormalization"}
+#: layers that read their input as ids or categories, not magnitudes: scale is meaningless
+ID_LAYERS = {"Embedding", "CategoryEncoding", "IntegerLookup", "StringLookup", "Hashing",
+             "TextVectorization", "Discretization"}
 
 
 def _fmt(v: float) -> str:
@@ -66,8 +69,9 @@ def absent_classes(task: Task, y: np.ndarray) -> list[Finding]:
 
 
 def _has_scaling_front(model) -> bool:
+    """Whether the model scales its own inputs, or reads them as ids (an Embedding...)."""
     for layer in model.layers[:3]:
-        if type(layer).__name__ in SCALING_LAYERS:
+        if type(layer).__name__ in SCALING_LAYERS | ID_LAYERS:
             return True
     return False
 
