@@ -31,10 +31,6 @@ class Problem:
     def input_shape(self) -> tuple:
         return tuple(self.x.shape[1:])
 
-    def flat_x(self, limit: int | None = None) -> np.ndarray:
-        x = self.x if limit is None or len(self.x) <= limit else self.x[:limit]
-        return x.reshape(len(x), -1)
-
 
 def split(x: np.ndarray, y: np.ndarray, task: Task, *, seed: int = 0, fraction: float = 0.2):
     """A seeded hold-out, stratified for classification when every class has 2+ rows."""

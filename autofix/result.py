@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +44,6 @@ class RepairResult:
             "seconds": round(self.seconds, 3),
             **({"interrupted": True} if self.interrupted else {}),
         })
-
-    def to_json(self) -> str:
-        return json.dumps(self.report(), indent=2)
 
     def save(self, path) -> Path:
         """Write the model (fixed, or the original when nothing was repaired) atomically."""

@@ -112,7 +112,7 @@ def zero_init(k, rng, n):
     return model, x, y, 50, 32
 
 
-@scenario("learning_rate_too_high", "SGD with learning rate 1.0 on a classifier",
+@scenario("learning_rate_too_high", "Adam with learning rate 2.0 on a classifier",
           expect_codes=("learning_rate_too_high",))
 def lr_too_high(k, rng, n):
     x, score = _signal(rng, n)

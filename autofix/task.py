@@ -20,16 +20,13 @@ class Task:
     ``kind`` is one of :data:`TASKS`. ``label_format`` says how ``y`` encodes it:
     ``values`` (numbers, regression), ``ids`` (integer class ids as a vector or column),
     ``onehot`` (one column per class, one hot per row), ``indicator`` (multilabel 0/1
-    columns). ``classes`` are the distinct class ids (for ``ids``); ``n_outputs`` is the
-    width a model's output must have to predict ``y`` directly.
+    columns). ``classes`` are the distinct class ids (for ``ids``).
     """
 
     kind: str
     label_format: str
     n_classes: int = 0
     classes: tuple = ()
-    y_columns: int = 1
-    y_is_column: bool = False
 
     @property
     def is_classification(self) -> bool:
@@ -61,24 +58,23 @@ def infer_task(y: np.ndarray, forced: str = "auto", *, output_units: int | None 
     finite = y[np.all(np.isfinite(y.reshape(len(y), -1)), axis=1)] if y.size else y
     y2 = finite.reshape(len(finite), -1)
     columns = y2.shape[1]
-    is_column = y.ndim == 2
     if columns > 1 and len(y2) and np.all((y2 == 0) | (y2 == 1)):
         onehot = _is_onehot(y2)
         if forced in ("auto", "multiclass", "binary") and (onehot or forced != "auto"):
             if onehot or forced in ("multiclass", "binary"):
                 kind = "binary" if columns == 2 and forced != "multiclass" else "multiclass"
-                return Task(kind, "onehot", columns, tuple(range(columns)), columns, True)
+                return Task(kind, "onehot", columns, tuple(range(columns)))
         if forced in ("auto", "multilabel"):
-            return Task("multilabel", "indicator", columns, tuple(range(columns)), columns, True)
+            return Task("multilabel", "indicator", columns, tuple(range(columns)))
     if forced == "regression":
-        return Task("regression", "values", 0, (), columns, is_column)
+        return Task("regression", "values", 0, ())
     if columns > 1:
         if forced in ("binary", "multiclass", "multilabel"):
             raise InputError(
                 f"--task {forced} needs one-hot or 0/1 indicator columns, but y has {columns} "
                 "columns of other values"
             )
-        return Task("regression", "values", 0, (), columns, is_column)
+        return Task("regression", "values", 0, ())
     flat = y2.ravel()
     target = type_of_target(flat) if len(flat) else "continuous"
     values = np.unique(flat)
@@ -87,18 +83,18 @@ def infer_task(y: np.ndarray, forced: str = "auto", *, output_units: int | None 
         if not integral:
             raise InputError(f"--task {forced} needs integer class ids in y, found fractional values")
         kind = forced if forced == "multiclass" else "binary"
-        return Task(kind, "ids", len(values), tuple(values.tolist()), 1, is_column)
+        return Task(kind, "ids", len(values), tuple(values.tolist()))
     if forced == "multilabel":
         raise InputError("--task multilabel needs y with one 0/1 column per label")
     if target == "binary" and not (len(values) < 2 and regression_setup):
-        return Task("binary", "ids", len(values), tuple(values.tolist()), 1, is_column)
+        return Task("binary", "ids", len(values), tuple(values.tolist()))
     if target == "multiclass" and integral:
         contiguous = values.min() >= 0 and values.max() - values.min() + 1 == len(values)
         if contiguous and len(values) <= MAX_CLASS_IDS and not (
             regression_setup and (output_units or 1) == 1
         ):
-            return Task("multiclass", "ids", len(values), tuple(values.tolist()), 1, is_column)
-    return Task("regression", "values", 0, (), 1, is_column)
+            return Task("multiclass", "ids", len(values), tuple(values.tolist()))
+    return Task("regression", "values", 0, ())
 
 
 def class_ids(task: Task, y: np.ndarray) -> np.ndarray:
