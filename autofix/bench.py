@@ -10,10 +10,12 @@ from pathlib import Path
 from .scenarios import SCENARIOS, make_case
 
 
-def run_scenario(name: str, *, seed: int = 0, rows: int = 1000, budget: float | None = None) -> dict:
+def run_scenario(name: str, *, seed: int = 0, rows: int = 1000, budget: float | None = None,
+                 case=None) -> dict:
+    """Repair scenario ``name`` (or an already built ``case`` of it) and return its row."""
     from .api import repair
 
-    case = make_case(name, seed=seed, rows=rows)
+    case = case or make_case(name, seed=seed, rows=rows)
     started = time.monotonic()
     result = repair(case.model, case.x, case.y, seed=seed, epochs=case.epochs,
                     batch_size=case.batch_size, budget=budget)
