@@ -118,9 +118,7 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         attempt.log = log
         attempt.params = {**draft.params, "learning_rate": draft.setup.learning_rate,
                           "epochs": draft.setup.epochs, "loss": draft.setup.loss}
-        if log.stopped == "error":
-            raise AttemptFailed(log.detail)
-        if log.stopped == "nonfinite":
+        if log.stopped in ("error", "nonfinite"):
             raise AttemptFailed(log.detail)
         model = draft.assemble(problem.input_shape)
         attempt.val_pred = predict(model, problem.x_val)
