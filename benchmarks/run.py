@@ -205,7 +205,7 @@ def speedups(names, rows: int) -> list[dict]:
     return out
 
 
-def monitor_overhead(repeats: int = 3, rows: int = 1000, epochs: int = 50) -> dict:
+def monitor_overhead(repeats: int = 7, rows: int = 1000, epochs: int = 50) -> dict:
     """A plain fit with and without the DegenerationMonitor callback (median of runs)."""
     import numpy as np
 
