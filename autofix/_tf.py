@@ -19,6 +19,9 @@ def _silence() -> None:
     warnings.filterwarnings("ignore", module=r"keras(\..*)?")
     warnings.filterwarnings("ignore", module=r"tensorflow(\..*)?")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # Keras reports through absl ("WARNING:absl:Compiled the loaded model, but the compiled
+    # metrics have yet to be built..."): notes for Keras developers, not for our users
+    logging.getLogger("absl").setLevel(logging.ERROR)
 
 
 def keras():

@@ -3,17 +3,22 @@ load → validate → diagnose → plan → retrain → judge → report."""
 
 from __future__ import annotations
 
+import functools
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._tf import keras
+from . import interrupts
 from .attempt import Attempt, run_attempt
+from .candidate import Candidate
 from .data import validate_xy
 from .diagnosis import Diagnosis, add_rerun, diagnose_problem, static_diagnosis, training_checks
 from .errors import InputError
 from .findings import Finding, Findings
+from .interrupts import deferred_interrupts
 from .modelio import check_model, load_model
 from .planner import follow_up, plan
 from .problem import Problem, split
@@ -23,6 +28,19 @@ from .strategies import registry
 from .task import infer_task
 
 MAX_ROUNDS = 3
+
+
+def _quiet_numerics(fn):
+    """Overflow and NaN arithmetic on a broken model's outputs is expected, and judged:
+    numpy's RuntimeWarnings about it are noise to the user."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _as_model(model, unsafe: bool = False):
@@ -83,12 +101,27 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     return problem, early
 
 
+@_quiet_numerics
 def diagnose(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
              batch_size=32) -> list[Finding]:
     """Findings for ``model`` trained on ``x``/``y``; the model is not modified."""
-    problem, early = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
-                             epochs=epochs, batch_size=batch_size)
-    return Findings(diagnose_problem(problem).findings)
+    result = diagnosis_result(model, x, y, validation_data=validation_data, task=task, seed=seed,
+                              epochs=epochs, batch_size=batch_size)
+    return Findings(result.findings)
+
+
+@_quiet_numerics
+def diagnosis_result(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
+                     batch_size=32, unsafe=False) -> RepairResult:
+    """The whole diagnosis (nothing repaired) as a :class:`RepairResult` with no attempts;
+    its ``diagnosis`` says whether the model is healthy, degenerate or has a data problem."""
+    started = time.monotonic()
+    problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
+                         epochs=epochs, batch_size=batch_size, unsafe=unsafe)
+    with deferred_interrupts():
+        diagnosis = diagnose_problem(problem)
+        interrupts.check()
+    return _result(problem, diagnosis, [], started, False)
 
 
 def _usable_strategies(names) -> dict:
@@ -103,6 +136,7 @@ def _usable_strategies(names) -> dict:
     return {n.strip(): available[n.strip()] for n in names}
 
 
+@_quiet_numerics
 def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
            *, epochs=50, batch_size=32, unsafe=False, progress=None,
            thorough=False, workdir=None) -> RepairResult:
@@ -143,26 +177,30 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     attempts: list[Attempt] = []
     diagnosis = Diagnosis()
     interrupted = False
-    try:
-        notify("diagnosis_start", None)
-        diagnosis = static_diagnosis(problem)
-        # the rerun is needed to confirm a model that looks healthy, and to find a cause
-        # the cheap checks did not
-        if thorough or chief or not diagnosis.data_problem and (
-                not diagnosis.given.degenerate or not diagnosis.explained):
-            add_rerun(problem, diagnosis)
-        problem.findings = diagnosis.findings
-        notify("diagnosis", diagnosis)
-        if not diagnosis.healthy and not diagnosis.data_problem:
-            if chief:
-                attempts = distributed.serve(problem, plan(problem, diagnosis.findings, usable),
-                                             usable, Path(workdir), notify)
-            else:
-                attempts = _search(problem, diagnosis, usable, deadline, notify)
-    except _Interrupted as stop:
-        interrupted, attempts = True, stop.attempts
-    except KeyboardInterrupt:
-        interrupted = True
+    with deferred_interrupts():
+        try:
+            notify("diagnosis_start", None)
+            diagnosis = static_diagnosis(problem)
+            interrupts.check()
+            # the rerun is needed to confirm a model that looks healthy, and to find a cause
+            # the cheap checks did not
+            if thorough or chief or not diagnosis.data_problem and (
+                    not diagnosis.given.degenerate or not diagnosis.explained):
+                add_rerun(problem, diagnosis)
+            problem.findings = diagnosis.findings
+            interrupts.check()
+            diagnosis.complete = True
+            notify("diagnosis", diagnosis)
+            if not diagnosis.healthy and not diagnosis.data_problem:
+                if chief:
+                    attempts = distributed.serve(problem, plan(problem, diagnosis.findings, usable),
+                                                 usable, Path(workdir), notify)
+                else:
+                    _search(problem, diagnosis, usable, deadline, notify, attempts,
+                            forced=strategies is not None)
+            interrupts.check()
+        except KeyboardInterrupt:  # Interrupted at a safe point, or a second Ctrl-C
+            interrupted = True
     return _result(problem, diagnosis, attempts, started, interrupted)
 
 
@@ -183,54 +221,52 @@ def _time_left(deadline) -> float:
     return float("inf") if deadline is None else deadline - time.monotonic()
 
 
-def _search(problem, diagnosis, usable, deadline, notify) -> list[Attempt]:
-    attempts: list[Attempt] = []
+def _search(problem, diagnosis, usable, deadline, notify, attempts: list, *,
+            forced: bool = False) -> None:
+    """Try candidates in the plan's order, appending each :class:`Attempt` to ``attempts``
+    (so that an interrupt keeps every one finished so far); stop at the first proven one.
+
+    ``forced``: the user named the strategies, so when no finding calls for them they are
+    tried anyway, each alone and then together."""
     queue = plan(problem, diagnosis.findings, usable)
+    if forced and not queue:
+        queue = [Candidate.of([name]) for name in usable] + [Candidate.of(list(usable))]
     tried = set()
-    try:
-        for _ in range(MAX_ROUNDS):
-            while queue:
-                candidate = queue.pop(0)
-                if candidate in tried or not candidate.strategies:
-                    continue
-                if _time_left(deadline) <= 0:
-                    return attempts
-                tried.add(candidate)
-                notify("attempt_start", candidate)
-                share = None if deadline is None else time.monotonic() + 0.6 * _time_left(deadline)
-                attempt = run_attempt(candidate, problem, usable, deadline=share)
-                attempts.append(attempt)
-                notify("attempt", attempt)
-                if not attempt.degenerate:
-                    return attempts
-                if attempt.broken_strategy:  # drop the strategy that raised, everywhere
-                    broken = attempt.broken_strategy
-                    usable = {n: s for n, s in usable.items() if n != broken}
-                    queue = [c.without(broken) for c in [candidate, *queue]]
-                if not diagnosis.reran:  # the cheap evidence did not suffice: gather the rest
-                    add_rerun(problem, diagnosis)
-                    problem.findings = diagnosis.findings
-                    notify("diagnosis", diagnosis)
-                    queue = [*plan(problem, diagnosis.findings, usable), *queue]
-            best = _best(attempts)
-            if best is None or best.log is None:
-                return attempts
-            more = training_checks.nonfinite_loss(best.log) + \
-                training_checks.learning_rate(best.log, problem.setup.replace(
-                    learning_rate=best.params.get("learning_rate", problem.setup.learning_rate))) + \
-                training_checks.undertrained(best.log, best.verdict, best.fit_verdict)
-            queue = follow_up(problem, best.candidate, more + diagnosis.findings, usable, tried)
-            if not queue:
-                return attempts
-    except KeyboardInterrupt:
-        raise _Interrupted(attempts) from None
-    return attempts
-
-
-class _Interrupted(KeyboardInterrupt):
-    def __init__(self, attempts):
-        super().__init__()
-        self.attempts = attempts
+    for _ in range(MAX_ROUNDS):
+        while queue:
+            candidate = queue.pop(0)
+            if candidate in tried or not candidate.strategies:
+                continue
+            if _time_left(deadline) <= 0:
+                return
+            interrupts.check()
+            tried.add(candidate)
+            notify("attempt_start", candidate)
+            share = None if deadline is None else time.monotonic() + 0.6 * _time_left(deadline)
+            attempt = run_attempt(candidate, problem, usable, deadline=share)
+            attempts.append(attempt)
+            notify("attempt", attempt)
+            if not attempt.degenerate:
+                return
+            if attempt.broken_strategy:  # drop the strategy that raised, everywhere
+                broken = attempt.broken_strategy
+                usable = {n: s for n, s in usable.items() if n != broken}
+                queue = [c.without(broken) for c in [candidate, *queue]]
+            if not diagnosis.reran:  # the cheap evidence did not suffice: gather the rest
+                add_rerun(problem, diagnosis)
+                problem.findings = diagnosis.findings
+                notify("diagnosis", diagnosis)
+                queue = [*plan(problem, diagnosis.findings, usable), *queue]
+        best = _best(attempts)
+        if best is None or best.log is None:
+            return
+        more = training_checks.nonfinite_loss(best.log) + \
+            training_checks.learning_rate(best.log, problem.setup.replace(
+                learning_rate=best.params.get("learning_rate", problem.setup.learning_rate))) + \
+            training_checks.undertrained(best.log, best.verdict, best.fit_verdict)
+        queue = follow_up(problem, best.candidate, more + diagnosis.findings, usable, tried)
+        if not queue:
+            return
 
 
 def _best(attempts) -> Attempt | None:
@@ -245,17 +281,16 @@ def _result(problem, diagnosis, attempts, started, interrupted) -> RepairResult:
                 "original": given.metric if given else None}
     healthy_attempt = next((a for a in attempts if not a.degenerate), None)
     fix = None
-    if diagnosis.healthy and not interrupted:
+    if diagnosis.healthy and diagnosis.complete:
         status, model = "healthy", problem.model
     elif healthy_attempt is not None:
         status, model = "repaired", healthy_attempt.model
         fix = {"strategies": list(healthy_attempt.candidate.strategies),
                "params": healthy_attempt.to_dict()["params"],
-               "metric": healthy_attempt.metric, "model_path": None}
-    else:
-        status = "unrepairable"
-        best = _best(attempts)
-        model = best.model if best is not None and best.model is not None else problem.model
+               "metric": healthy_attempt.metric, "model_path": None,
+               "compiled": healthy_attempt.setup.compile_summary()}
+    else:  # nothing proven: the model handed back is the user's own, unchanged
+        status, model = "unrepairable", problem.model
     return RepairResult(
         status=status, model=model, findings=diagnosis.findings, attempts=attempts,
         task=task.kind, metric=task.metric, baseline=baseline, fix=fix,
@@ -263,6 +298,7 @@ def _result(problem, diagnosis, attempts, started, interrupted) -> RepairResult:
         details={"rerun": diagnosis.rerun.to_dict() if diagnosis.rerun else None,
                  "reference": diagnosis.reference, "setup": problem.setup.to_dict(),
                  "original_losses": diagnosis.rerun_log.losses if diagnosis.rerun_log else [],
+                 "original_error": diagnosis.rerun_error,
                  "y_val": problem.y_val, "pred_before": diagnosis.given_pred,
                  "pred_after": (healthy_attempt.val_pred if healthy_attempt is not None
                                 else diagnosis.given_pred if status == "healthy" else None)},

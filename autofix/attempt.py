@@ -12,6 +12,7 @@ from .candidate import Candidate, build
 from .errors import AttemptFailed
 from .judge import Judgement, judge
 from .problem import Problem
+from .setup import TrainingSetup
 from .task import class_ids
 from .training import TrainLog, encode_targets, fit, predict
 
@@ -28,6 +29,7 @@ class Attempt:
     model: object = None
     broken_strategy: str | None = None  # the strategy that raised, if one did
     val_pred: np.ndarray | None = None  # validation predictions of the trained candidate
+    setup: TrainingSetup | None = None  # the training setup it was trained (and compiled) with
 
     @property
     def failed(self) -> bool:
@@ -42,6 +44,11 @@ class Attempt:
         if self.verdict is None or not math.isfinite(self.verdict.metric):
             return None
         return self.verdict.metric
+
+    def __repr__(self) -> str:
+        metric = "-" if self.metric is None else f"{self.metric:.3f}"
+        return (f"<Attempt {self.candidate.label()}: {self.outcome}, metric {metric}, "
+                f"{self.seconds:.1f}s>")
 
     @property
     def outcome(self) -> str:
@@ -121,6 +128,10 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         if log.stopped in ("error", "nonfinite"):
             raise AttemptFailed(log.detail)
         model = draft.assemble(problem.input_shape)
+        # the model handed to the user is compiled with the repair's own setup, so that
+        # their next model.fit works as it is
+        model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.make_loss())
+        attempt.setup = draft.setup
         attempt.val_pred = predict(model, problem.x_val)
         attempt.verdict = judge(problem.task, problem.y, problem.y_val, attempt.val_pred)
         rows = slice(0, 2048)

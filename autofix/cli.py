@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -14,8 +12,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from . import interrupts
 from .errors import InputError
+from .interrupts import deferred_interrupts
 from .progress import Progress
+from .result import report_json
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -87,10 +88,6 @@ def _check_output(path: Path, inputs: list[Path], what: str) -> None:
         raise InputError(f"{what} folder {parent} is not writable ({err.strerror or err})") from None
 
 
-def _raise_interrupt(signum, frame):  # noqa: ARG001
-    raise KeyboardInterrupt
-
-
 @app.command()
 def diagnose(
     model: ModelArg,
@@ -103,41 +100,38 @@ def diagnose(
     unsafe_load: UnsafeOpt = False,
 ):
     """Say what is wrong with MODEL trained on DATA, without changing anything."""
-    try:
-        _check_options(task, epochs, batch_size)
-        keras_model, dataset = _load(model, data, unsafe_load)
-        from .api import _result, prepare
-        from .diagnosis import diagnose_problem
+    with deferred_interrupts():
+        try:
+            _check_options(task, epochs, batch_size)
+            keras_model, dataset = _load(model, data, unsafe_load)
+            interrupts.check()
+            from .api import diagnosis_result
 
-        import time
-
-        started = time.monotonic()
-        with _about(data):
-            problem, _ = prepare(keras_model, dataset.x, dataset.y,
-                                 validation_data=dataset.validation_data, task=task, seed=seed,
-                                 epochs=epochs, batch_size=batch_size)
-        diagnosis = diagnose_problem(problem)
-        result = _result(problem, diagnosis, [], started, False)
-        report = result.report()
-        # nothing was retrained, so nothing is repaired yet: the contract's status stays
-        # within its three values; "diagnosis" says whether the model is merely broken
-        report["status"] = "healthy" if diagnosis.healthy else "unrepairable"
-        report["diagnosis"] = ("healthy" if diagnosis.healthy else
-                               "data_problem" if diagnosis.data_problem else "degenerate")
-    except InputError as err:
-        _fail(str(err))
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
+            with _about(data):
+                result = diagnosis_result(keras_model, dataset.x, dataset.y,
+                                          validation_data=dataset.validation_data, task=task,
+                                          seed=seed, epochs=epochs, batch_size=batch_size)
+        except InputError as err:
+            _fail(str(err))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+    report = result.report()
+    diagnosis = result.diagnosis
+    # nothing was retrained, so nothing is repaired yet: the contract's status stays
+    # within its three values; "diagnosis" says whether the model is merely broken
+    report["status"] = "healthy" if diagnosis.healthy else "unrepairable"
+    report["diagnosis"] = ("healthy" if diagnosis.healthy else
+                           "data_problem" if diagnosis.data_problem else "degenerate")
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(report_json(report))
     else:
-        from .report import findings_table
+        from .report import _num, findings_table
 
         console = Console()
         if report["findings"]:
             console.print(findings_table(report["findings"]))
-        console.print(f"{report['diagnosis']}: {report['metric']} {report['baseline']['original']:.3f} "
-                      f"(constant baseline {report['baseline']['constant']:.3f})", highlight=False)
+        console.print(f"{report['diagnosis']}: {report['metric']} {_num(report['baseline']['original'])} "
+                      f"(constant baseline {_num(report['baseline']['constant'])})", highlight=False)
     raise typer.Exit(0 if report["status"] == "healthy" else 1)
 
 
@@ -162,45 +156,46 @@ def repair(
     """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the first proven one."""
     from .report import print_report, verdict_line
 
-    try:
-        _check_options(task, epochs, batch_size)
-        if budget is not None and budget <= 0:
-            raise InputError(f"--budget must be a positive number of seconds, got {budget}")
-        output = output or model.with_name(f"{model.stem}.fixed.keras")
-        if output.suffix.lower() not in (".keras",):
-            raise InputError(f"output {output} must end in .keras")
-        _check_output(output, [model, data], "output")
-        if report is not None:
-            _check_output(report, [model, data, output], "report")
-        if html is not None:
-            _check_output(html, [model, data, output], "HTML report")
-        if strategies is not None:
-            from .api import _usable_strategies
-
-            _usable_strategies(strategies)
-        from .distributed import role
-
-        if role() is not None and workdir is None:
-            raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
-                             "folder every machine shares")
-        if workdir is not None:
-            workdir.mkdir(parents=True, exist_ok=True)
-        keras_model, dataset = _load(model, data, unsafe_load)
-        from .api import repair as run_repair
-        from .api import work
-
-        if role() == "worker":
-            with _about(data):
-                count = work(keras_model, dataset.x, dataset.y, workdir=workdir,
-                             validation_data=dataset.validation_data, seed=seed, task=task, strategies=strategies,
-                             epochs=epochs, batch_size=batch_size, unsafe=unsafe_load)
-            typer.echo(f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: trained {count} candidate(s)")
-            raise typer.Exit(0)
-
-        console = Console(stderr=True)
-        progress = Progress(console, enabled=not quiet and not as_json)
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    with deferred_interrupts():
         try:
+            _check_options(task, epochs, batch_size)
+            if budget is not None and budget <= 0:
+                raise InputError(f"--budget must be a positive number of seconds, got {budget}")
+            output = output or model.with_name(f"{model.stem}.fixed.keras")
+            if output.suffix.lower() not in (".keras",):
+                raise InputError(f"output {output} must end in .keras")
+            _check_output(output, [model, data], "output")
+            if report is not None:
+                _check_output(report, [model, data, output], "report")
+            if html is not None:
+                _check_output(html, [model, data, output], "HTML report")
+            if strategies is not None:
+                from .api import _usable_strategies
+
+                _usable_strategies(strategies)
+            from .distributed import role
+
+            if role() is not None and workdir is None:
+                raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
+                                 "folder every machine shares")
+            if workdir is not None:
+                workdir.mkdir(parents=True, exist_ok=True)
+            keras_model, dataset = _load(model, data, unsafe_load)
+            interrupts.check()
+            from .api import repair as run_repair
+            from .api import work
+
+            if role() == "worker":
+                with _about(data):
+                    count = work(keras_model, dataset.x, dataset.y, workdir=workdir,
+                                 validation_data=dataset.validation_data, seed=seed, task=task,
+                                 strategies=strategies, epochs=epochs, batch_size=batch_size,
+                                 unsafe=unsafe_load)
+                typer.echo(f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: trained {count} candidate(s)")
+                raise typer.Exit(0)
+
+            console = Console(stderr=True)
+            progress = Progress(console, enabled=not quiet and not as_json)
             with _about(data):
                 result = run_repair(keras_model, dataset.x, dataset.y,
                                     validation_data=dataset.validation_data,
@@ -208,33 +203,33 @@ def repair(
                                     epochs=epochs, batch_size=batch_size, unsafe=unsafe_load,
                                     progress=progress, thorough=html is not None,
                                     workdir=workdir)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-    except InputError as err:
-        _fail(str(err))
-    except KeyboardInterrupt:  # before the repair began: nothing to write
-        _fail("interrupted", 130)
-    from .modelio import write_text_atomic
+        except InputError as err:
+            _fail(str(err))
+        except KeyboardInterrupt:  # before the repair began, or a second Ctrl-C
+            _fail("interrupted", 130)
+        # a signal that lands from here on is honoured once the outputs are written
+        # (each write is atomic), so that the files always match the exit code
+        from .modelio import write_text_atomic
 
-    best = result.model if result.model is not keras_model else None
-    if result.status == "repaired" or (result.interrupted and best is not None):
-        result.save(output)
-    payload = result.report()
-    if report is not None:
-        write_text_atomic(json.dumps(payload, indent=2), report)
-    if html is not None:
-        from .html_report import render
+        result.interrupted = result.interrupted or interrupts.requested()
+        if result.status == "repaired":  # only a proven model is ever written
+            result.save(output)
+        payload = result.report()
+        if report is not None:
+            write_text_atomic(report_json(payload), report)
+        if html is not None:
+            from .html_report import render
 
-        write_text_atomic(render(result), html)
+            write_text_atomic(render(result), html)
     if as_json:
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(report_json(payload))
     elif quiet:
         typer.echo(verdict_line(payload))
     else:
         print_report(payload, Console())
-        if result.status == "repaired" or (result.interrupted and best is not None):
+        if result.status == "repaired":
             typer.echo(f"fixed model: {output}")
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(130 if interrupts.requested() else result.exit_code)
 
 
 @app.command("strategies")

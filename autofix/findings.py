@@ -27,6 +27,7 @@ CODES = {
     "absent_classes": "classes (one-hot columns) that never occur in y",
     "class_imbalance": "predictions collapse onto the majority class",
     "no_signal": "a reference scikit-learn model cannot beat the constant baseline either",
+    "fit_error": "the original training setup fails inside model.fit (Keras's error quoted)",
 }
 
 #: Findings about the data that no change to the model can repair.
@@ -34,7 +35,8 @@ DATA_PROBLEMS = frozenset({"constant_target", "target_leakage", "nonfinite_data"
 
 
 def _plain(value):
-    """Evidence as JSON-ready Python values."""
+    """Evidence as strict-JSON-ready Python values: a number is a finite number or None
+    (never NaN, inf, or a string standing in for one)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -45,7 +47,7 @@ def _plain(value):
         value = value.item()
     if isinstance(value, float):
         if not np.isfinite(value):
-            return str(value)
+            return None
         return float(f"{value:.6g}")
     return value
 

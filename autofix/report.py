@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from rich.console import Console
 from rich.table import Table
+
+from .findings import DATA_PROBLEMS
 
 VERDICT = {
     "repaired": ("green", "REPAIRED"),
@@ -16,7 +19,10 @@ SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 def _num(value) -> str:
-    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+    """A report number for people: 3 decimals, ``-`` where the report has none (null)."""
+    if value is None or isinstance(value, float) and not math.isfinite(value):
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def findings_table(findings: list[dict]) -> Table:
@@ -43,20 +49,33 @@ def attempts_table(attempts: list[dict], metric: str) -> Table:
 
 
 def verdict_line(report: dict) -> str:
+    """One line that says what happened, for the terminal and the HTML page."""
     status = report["status"]
     base = report["baseline"]
     metric = report["metric"]
+    tried = len(report["attempts"])
+    if report.get("interrupted") and status != "repaired":
+        return (f"interrupted after {tried} attempt(s), before any repair was proven; no fixed "
+                "model was written")
+    prefix = f"interrupted after {tried} attempt(s); the best proven repair so far: " \
+        if report.get("interrupted") else ""
     if status == "repaired":
         fix = report["fix"]
-        return (f"repaired with {' + '.join(fix['strategies'])}: {metric} "
+        return (f"{prefix}repaired with {' + '.join(fix['strategies'])}: {metric} "
                 f"{_num(base['original'])} -> {_num(fix['metric'])} (constant baseline "
                 f"{_num(base['constant'])})")
     if status == "healthy":
         return (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
                 f"{_num(base['constant'])}; nothing to repair")
     causes = [f["code"] for f in report["findings"] if f["severity"] == "error"]
-    return (f"unrepairable: no candidate beat the constant baseline {_num(base['constant'])}"
-            + (f" ({', '.join(causes)})" if causes else ""))
+    data = [c for c in causes if c in DATA_PROBLEMS]
+    if data:
+        return f"unrepairable: the data has to be fixed, not the model ({', '.join(data)})"
+    if not tried:
+        return ("unrepairable: nothing was tried: no allowed strategy answers the findings"
+                + (f" ({', '.join(causes)})" if causes else ""))
+    return (f"unrepairable: none of {tried} candidate(s) beat the constant baseline "
+            f"{_num(base['constant'])}" + (f" ({', '.join(causes)})" if causes else ""))
 
 
 def print_report(report: dict, console: Console | None = None, *, quiet: bool = False) -> None:

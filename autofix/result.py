@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._version import __version__
 from .findings import _plain
+
+
+def report_json(report: dict) -> str:
+    """The report as strict JSON: numbers are numbers or null, never NaN or Infinity."""
+    return json.dumps(report, indent=2, allow_nan=False)
 
 
 @dataclass

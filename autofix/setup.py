@@ -63,6 +63,11 @@ class TrainingSetup:
             "clipnorm": self.clipnorm, "compiled": self.compiled,
         }
 
+    def compile_summary(self) -> dict:
+        """What a fixed model is compiled with (the optimizer, its learning rate, the loss)."""
+        return {"optimizer": self.optimizer, "learning_rate": self.learning_rate,
+                "loss": self.loss, "from_logits": self.from_logits, "clipnorm": self.clipnorm}
+
     def make_optimizer(self):
         from ._tf import keras
 
@@ -153,6 +158,7 @@ def setup_from_model(model, task: Task, *, epochs: int = 50, batch_size: int = 3
         lr = float(lr)
     except (TypeError, ValueError):
         lr = float(optimizer.learning_rate.numpy())
+    lr = float(f"{lr:.6g}")  # the optimizer stores float32: 0.0010000000474974513 is 0.001
     config.pop("name", None)
     name, from_logits = canonical_loss(loss)
     return TrainingSetup(

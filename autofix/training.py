@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import interrupts
 from ._tf import keras, tf
 from .setup import TrainingSetup, PROBABILISTIC_LOSSES
 from .task import Task, class_ids
@@ -108,7 +109,14 @@ def _make_watch():
             except Exception:  # noqa: BLE001 - evidence only
                 self.log.initial_loss = None
 
+        def on_train_batch_end(self, batch, logs=None):
+            if interrupts.requested():  # Ctrl-C: stop at this batch; fit() raises after
+                self.model.stop_training = True
+
         def on_epoch_end(self, epoch, logs=None):
+            if interrupts.requested():
+                self.model.stop_training = True
+                return
             loss = float((logs or {}).get("loss", float("nan")))
             self.log.losses.append(loss)
             if epoch == 0 and self._kernels0:
@@ -196,6 +204,7 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
     except Exception as err:  # noqa: BLE001 - a failed candidate is recorded, not raised
         log.stopped = "error"
         log.detail = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+    interrupts.check()  # a run the user stopped is not evidence of anything
     log.seconds = time.monotonic() - start
     if log.stopped == "completed" and not _weights_finite(model):
         log.stopped, log.detail = "nonfinite", "weights became NaN or inf"

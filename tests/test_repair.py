@@ -40,10 +40,10 @@ def test_report_has_the_contract_keys(case):
     assert set(report) >= {"autofix_version", "status", "task", "metric", "baseline", "findings",
                            "attempts", "fix", "seconds"}
     assert report["task"] == "regression" and report["metric"] == "r2"
-    assert set(report["baseline"]) == {"constant", "original"}
+    assert set(report["baseline"]) >= {"constant", "original"}
     for attempt in report["attempts"]:
         assert set(attempt) >= {"strategies", "params", "metric", "degenerate", "epochs", "seconds"}
-    assert set(report["fix"]) == {"strategies", "params", "metric", "model_path"}
+    assert set(report["fix"]) >= {"strategies", "params", "metric", "model_path"}
     for finding in report["findings"]:
         assert set(finding) == {"code", "severity", "message", "evidence"}
 

@@ -39,6 +39,13 @@ class Diagnosis:
     reference: dict = field(default_factory=dict)
     seconds: float = 0.0
     metric: str = ""
+    complete: bool = False  # every phase the caller asked for has run (not interrupted)
+
+    @property
+    def rerun_error(self) -> str | None:
+        """Keras's error, when the user's own setup could not be retrained."""
+        log = self.rerun_log
+        return log.detail if log is not None and log.stopped == "error" else None
 
     @property
     def data_problem(self) -> bool:
@@ -74,8 +81,8 @@ class Diagnosis:
         if not any(f.code == "constant_target" for f in self.static):
             summary += training_checks.no_signal(self.reference, self.metric)
             if self.given is not None:
-                summary += training_checks.degenerate_predictions(self.given, self.rerun,
-                                                                  self.metric, self.reference)
+                summary += training_checks.degenerate_predictions(
+                    self.given, self.rerun, self.metric, self.reference, self.rerun_error)
         self.findings = _ordered(_attribute(self.static + self.dynamic + summary), self.healthy)
 
 
@@ -161,7 +168,8 @@ def add_rerun(problem: Problem, diagnosis: Diagnosis) -> Diagnosis:
     problem.notes["rerun"] = again
     log, verdict = again.log, again.verdict
     diagnosis.rerun_log, diagnosis.rerun, diagnosis.reran = log, verdict, True
-    found = training_checks.nonfinite_loss(log) + training_checks.learning_rate(log, problem.setup)
+    found = training_checks.fit_error(log) + training_checks.nonfinite_loss(log) + \
+        training_checks.learning_rate(log, problem.setup)
     if not {"symmetric_init", "learning_rate_too_low"} & codes(diagnosis.static + found):
         found += training_checks.undertrained(log, verdict, again.fit_verdict)
     pred = again.val_pred
@@ -178,28 +186,38 @@ def diagnose_problem(problem: Problem, *, rerun: bool = True) -> Diagnosis:
     diagnosis = static_diagnosis(problem)
     if rerun:
         add_rerun(problem, diagnosis)
+    diagnosis.complete = True
     return diagnosis
 
 
-#: symptoms of the training dynamics that a data-scale cause explains: while the cause
-#: stands, they are warnings (tried second), not errors (tried first)
+def _only_the_output(finding: Finding) -> bool:
+    """A dead_units finding about the output layer alone (no dead hidden layer)."""
+    hidden = finding.evidence.get("dead_fraction") or {}
+    return bool(finding.evidence.get("output_stuck")) and max(hidden.values(), default=0) < 0.99
+
+
+#: symptoms that a cause explains: while the cause stands they are warnings (tried second),
+#: not errors (tried first). cause -> (symptom codes, why, which of those findings)
 CONSEQUENCES = {
     "unscaled_inputs": ({"learning_rate_too_high", "learning_rate_too_low", "undertrained"},
-                        "large inputs make large gradients"),
+                        "large inputs make large gradients", None),
     "unscaled_targets": ({"learning_rate_too_low", "undertrained"},
-                         "the output layer needs many steps just to reach the targets' scale"),
+                         "the output layer needs many steps just to reach the targets' scale", None),
+    "output_activation_mismatch": ({"dead_units"}, "an output activation that cannot produce "
+                                   "the targets is pushed to its limit", _only_the_output),
 }
 
 
 def _attribute(found: list[Finding]) -> list[Finding]:
-    """Downgrade training-dynamics findings that a scale finding already explains."""
+    """Downgrade findings that another finding's cause already explains."""
     out = list(found)
-    for cause, (effects, why) in CONSEQUENCES.items():
+    for cause, (effects, why, which) in CONSEQUENCES.items():
         if not any(f.code == cause and f.severity == "error" for f in out):
             continue
         out = [Finding(f.code, "warning", f"{f.message} (possibly a consequence of {cause}: {why})",
-                       f.evidence) if f.code in effects and f.severity == "error" else f
-               for f in out]
+                       f.evidence)
+               if f.code in effects and f.severity == "error" and (which is None or which(f))
+               else f for f in out]
     return out
 
 

@@ -80,6 +80,9 @@ def loss_mismatch(model, task: Task, setup) -> list[Finding]:
             why = "categorical_crossentropy expects one-hot rows, but y holds integer class ids"
     elif task.kind == "multilabel" and loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         why = f"{loss} assumes one class per row, but y is multilabel"
+    elif task.kind == "multiclass" and loss == "binary_crossentropy" and task.label_format == "ids":
+        why = (f"binary_crossentropy expects one 0/1 target per output unit, but y holds "
+               f"integer class ids ({task.n_classes} classes in one column)")
     elif task.kind == "multiclass" and loss == "binary_crossentropy" and units > 2:
         severity = "warning"
         why = "binary_crossentropy on one-hot multiclass rows scores each class separately"
@@ -128,40 +131,78 @@ def symmetric_init(model) -> list[Finding]:
 
 
 def _relu_layers(model):
+    """Hidden ReLU layers with a kernel (not the output head)."""
     head, _ = output_head(model)
     return [layer for layer in model.layers
             if layer is not head and getattr(layer, "kernel", None) is not None
             and activation_name(layer) in RELU_LIKE - {"elu", "selu", "gelu", "silu", "swish", "mish"}]
 
 
+#: output activations and the values at which they pass no gradient
+SATURATION = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "softmax": (0.0, 1.0),
+              "hard_sigmoid": (0.0, 1.0)}
+
+
+def _stuck_output(head, activation: str, out: np.ndarray) -> str | None:
+    """Why the output layer passes no gradient on these rows, or None if it does."""
+    a = out.reshape(len(out), -1)
+    if activation in RELU_LIKE - {"elu", "selu", "gelu", "silu", "swish", "mish"} and \
+            not (a > 0).any():
+        return (f"the output layer '{head.name}' ({activation}) outputs 0 on every row: its "
+                f"{a.shape[1]} unit(s) are dead, no gradient reaches any weight, and the model "
+                "can only predict 0")
+    if activation in SATURATION:
+        lo, hi = SATURATION[activation]
+        pinned = np.minimum(np.abs(a - lo), np.abs(a - hi)) < 1e-6
+        if activation == "softmax" and a.shape[1] == 1:
+            return None  # always 1.0: an activation mismatch, not a saturation
+        upper = a > (lo + hi) / 2
+        same_side = (upper == upper[:1]).all()  # a confident classifier pins rows at both ends
+        if pinned.all() and same_side:
+            return (f"the output layer '{head.name}' ({activation}) is saturated at the same "
+                    f"limit on every row: its gradient is ~0, so training cannot move it")
+    return None
+
+
 def dead_units(model, x: np.ndarray) -> list[Finding]:
+    """Units that pass no gradient on the data: hidden ReLUs that never activate, or an
+    output layer that is dead (ReLU at 0) or saturated (sigmoid/tanh/softmax at a limit)."""
     layers = _relu_layers(model)
-    if not layers:
-        return []
+    head, head_act = output_head(model)
     k = keras()
+    rows = x[:512]
     try:
-        probe = k.Model(model.inputs, [layer.output for layer in layers])
-        outs = probe(x[:512], training=False)
+        probe = k.Model(model.inputs, [layer.output for layer in layers] + [head.output])
+        outs = probe(rows, training=False)
     except Exception:  # noqa: BLE001 - nested or unusual graphs: no evidence, no finding
         return []
-    if not isinstance(outs, (list, tuple)):
-        outs = [outs]
+    outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
     worst, fractions = None, {}
-    for layer, out in zip(layers, outs):
-        a = np.asarray(out).reshape(len(x[:512]), -1, np.asarray(out).shape[-1])
+    outs = [np.asarray(out, dtype="float64") for out in outs]
+    if not all(np.isfinite(out).all() for out in outs):
+        return []  # NaN activations: nonfinite weights or inputs, not dead units
+    for layer, out in zip(layers, outs[:-1]):
+        a = out.reshape(len(rows), -1, out.shape[-1])
         alive = (a > 0).any(axis=(0, 1))
         frac = 1.0 - float(alive.mean())
         fractions[layer.name] = frac
         if worst is None or frac > worst[1]:
             worst = (layer.name, frac, int((~alive).sum()), alive.size)
-    if worst is None or worst[1] < 0.5:
+    stuck = _stuck_output(head, head_act, outs[-1])
+    parts, severity = [], "warning"
+    if worst is not None and worst[1] >= 0.5:
+        parts.append(f"{worst[2]} of {worst[3]} ReLU units in '{worst[0]}' never activate on the "
+                     f"data ({worst[1]:.0%}); dead units pass no gradient and never recover")
+        severity = "error" if worst[1] >= 0.99 else "warning"
+    if stuck:
+        parts.append(stuck)
+        severity = "error"
+    if not parts:
         return []
-    severity = "error" if worst[1] >= 0.99 else "warning"
     return [Finding(
-        "dead_units", severity,
-        f"{worst[2]} of {worst[3]} ReLU units in '{worst[0]}' never activate on the data "
-        f"({worst[1]:.0%}); dead units pass no gradient and never recover",
-        {"dead_fraction": fractions, "rows": int(min(len(x), 512))},
+        "dead_units", severity, "; ".join(parts) + "; re-initialize the weights (zero biases)",
+        {"dead_fraction": fractions, "output_layer": head.name if stuck else None,
+         "output_stuck": bool(stuck), "rows": int(len(rows))},
     )]
 
 

@@ -18,6 +18,15 @@ def _trajectory(log: TrainLog) -> list[float]:
     return start + list(log.losses)
 
 
+def fit_error(log: TrainLog) -> list[Finding]:
+    """The user's own setup cannot even train: quote Keras's error, it is their real problem."""
+    if log.stopped != "error":
+        return []
+    return [Finding("fit_error", "error",
+                    f"training the original setup fails inside model.fit: {log.detail}",
+                    {"error": log.detail})]
+
+
 def nonfinite_loss(log: TrainLog) -> list[Finding]:
     if log.stopped != "nonfinite":
         return []
@@ -27,21 +36,36 @@ def nonfinite_loss(log: TrainLog) -> list[Finding]:
                     {"epochs_run": log.epochs_run, "losses": log.losses[-5:]})]
 
 
+def _oscillates(losses: list[float]) -> bool:
+    """The epoch losses go up about as much as they go down, by a large share of their
+    level: no net progress. (Epoch means only; a noisy loss that falls overall, as under
+    Dropout or BatchNorm, does not count, nor does a converged loss jittering at its floor.)"""
+    if len(losses) < 5:
+        return False
+    steps = np.diff(losses)
+    rises, falls = float(steps[steps > 0].sum()), float(-steps[steps < 0].sum())
+    level = float(np.mean(np.abs(losses))) or 1e-12
+    return (float(np.mean(steps > 0)) >= 0.4 and rises >= 0.6 * falls
+            and float(np.mean(np.abs(steps))) >= 0.15 * level)
+
+
 def learning_rate(log: TrainLog, setup) -> list[Finding]:
     traj = [v for v in _trajectory(log) if math.isfinite(v)]
     ratio = log.update_ratio
     found = []
-    rising = len(traj) >= 3 and traj[-1] > 1.5 * min(traj) and traj[-1] > traj[0]
-    steps = np.diff(traj) if len(traj) >= 4 else np.array([])
-    oscillating = len(steps) >= 4 and np.mean(steps > 0) >= 0.4 and \
-        np.std(traj) > 0.25 * abs(np.mean(traj))
+    epochs = [v for v in log.losses if math.isfinite(v)]
+    # the probe loss before training is measured in inference mode, which under Dropout or
+    # BatchNorm sits below any training-mode epoch loss: compare epochs with epochs
+    seen = epochs if len(epochs) >= 3 else traj
+    rising = len(seen) >= 3 and seen[-1] > 1.5 * min(seen) and seen[-1] > seen[0]
+    oscillating = _oscillates(epochs)
     if (ratio is not None and ratio > 0.03) or rising or oscillating \
             or (log.stopped == "nonfinite" and setup.learning_rate >= 1e-3):
         why = []
         if ratio is not None and ratio > 0.03:
             why.append(f"each step moved the weights by {ratio:.1%} of their size (healthy: ~0.1%)")
         if rising:
-            why.append(f"the loss rose from {traj[0]:.4g} to {traj[-1]:.4g}")
+            why.append(f"the loss rose from {seen[0]:.4g} to {seen[-1]:.4g}")
         if oscillating:
             why.append("the loss oscillates from epoch to epoch")
         if log.stopped == "nonfinite":
@@ -51,7 +75,9 @@ def learning_rate(log: TrainLog, setup) -> list[Finding]:
             f"learning rate {setup.learning_rate:g} is too high: {'; '.join(why)}",
             {"learning_rate": setup.learning_rate, "update_ratio": ratio,
              "losses": traj[:3] + traj[-3:]}))
-    elif ratio is not None and ratio < 1e-5 and len(traj) >= 2 and log.stopped != "nonfinite":
+    elif ratio is not None and 0 < ratio < 1e-5 and len(traj) >= 2 and log.stopped != "nonfinite":
+        # (an update of exactly 0 is a zero gradient, whatever the learning rate: dead or
+        # saturated units, frozen layers; not a rate that is too low)
         # epoch means only: the probe-batch loss before training is a noisier estimate
         seen = log.losses if len(log.losses) >= 2 else traj
         change = abs(seen[0] - seen[-1]) / max(abs(seen[0]), 1e-12)
@@ -97,7 +123,8 @@ def undertrained(log: TrainLog, verdict: Judgement | None,
 
 
 def degenerate_predictions(given: Judgement, rerun: Judgement | None, metric: str,
-                           reference: dict | None = None) -> list[Finding]:
+                           reference: dict | None = None,
+                           rerun_error: str | None = None) -> list[Finding]:
     bad = [j for j in (given, rerun) if j is not None and j.degenerate]
     if not bad:
         return []
@@ -106,12 +133,15 @@ def degenerate_predictions(given: Judgement, rerun: Judgement | None, metric: st
         parts.append(f"the model as given: {given.reason}")
     if rerun is not None and rerun.degenerate:
         parts.append(f"the original setup retrained: {rerun.reason}")
+    elif rerun_error:
+        parts.append(f"the original setup could not be retrained: model.fit raised {rerun_error}")
     if reference and not reference.get("degenerate", True):
         parts.append(f"a quick scikit-learn model reaches {metric} {reference['metric']:.3f}, "
                      "so x does predict y: the model or its training is at fault")
     return [Finding(
         "degenerate_predictions", "error", "; ".join(parts),
-        {"given": given.to_dict(), "retrained": rerun.to_dict() if rerun else None,
+        {"given": given.to_dict(),
+         "retrained": rerun.to_dict() if rerun else {"error": rerun_error} if rerun_error else None,
          "reference": reference or None})]
 
 
