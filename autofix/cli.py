@@ -63,9 +63,34 @@ def _load(model_path: Path, data_path: Path, unsafe: bool):
     from .data import load_npz
     from .modelio import load_model
 
+    _check_not_swapped(model_path, data_path)
     data = load_npz(data_path)
-    model = load_model(model_path, unsafe=unsafe)
+    notes: list[str] = []
+    model = load_model(model_path, unsafe=unsafe, notes=notes)
+    for note in notes:
+        typer.echo(f"autofix: note: {' '.join(note.split())}", err=True)
     return model, data
+
+
+DATA_SUFFIXES = (".npz", ".npy", ".csv", ".tsv", ".txt", ".json", ".pkl", ".pickle", ".parquet")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def _check_not_swapped(model_path: Path, data_path: Path) -> None:
+    """Refuse DATA given first and MODEL second, before loading either."""
+    if not (model_path.is_file() and data_path.is_file()):
+        return  # loading names the missing one
+    from .data import DATA_KINDS, KIND_WORDS, MODEL_KINDS, file_kind
+
+    first, second = file_kind(model_path), file_kind(data_path)
+    looks_like_data = first in DATA_KINDS or (
+        model_path.suffix.lower() in DATA_SUFFIXES and first not in MODEL_KINDS)
+    looks_like_model = second in MODEL_KINDS or (
+        data_path.suffix.lower() in MODEL_SUFFIXES and second not in DATA_KINDS)
+    if looks_like_data and looks_like_model:
+        what = KIND_WORDS.get(first, "a data file")
+        raise InputError(f"did you swap MODEL and DATA? it is {what} and {data_path} a model; "
+                         "give the model first, then the data", path=str(model_path))
 
 
 def _check_output(path: Path, inputs: list[Path], what: str) -> None:
