@@ -285,10 +285,10 @@ def _result(problem, diagnosis, attempts, started, interrupted) -> RepairResult:
         status, model = "healthy", problem.model
     elif healthy_attempt is not None:
         status, model = "repaired", healthy_attempt.model
+        record = healthy_attempt.to_dict()
         fix = {"strategies": list(healthy_attempt.candidate.strategies),
-               "params": healthy_attempt.to_dict()["params"],
-               "metric": healthy_attempt.metric, "model_path": None,
-               "compiled": healthy_attempt.setup.compile_summary()}
+               "params": record["params"], "metric": healthy_attempt.metric, "model_path": None,
+               "compiled": record.get("compiled")}
     else:  # nothing proven: the model handed back is the user's own, unchanged
         status, model = "unrepairable", problem.model
     return RepairResult(

@@ -69,6 +69,7 @@ class Attempt:
             "outcome": self.outcome,
             "reason": self.reason,
             "losses": [v if math.isfinite(v) else None for v in (self.log.losses if self.log else [])],
+            **({"compiled": self.setup.compile_summary()} if self.setup is not None else {}),
         })
 
 

@@ -26,6 +26,10 @@ class Case:
     expect_status: str
     expect_codes: tuple
     train_seconds: float = 0.0
+    #: builds the correctly built model of the same size: ``reference(k, x, y)`` returns a
+    #: compiled model, or ``(model, fit_kwargs)`` when it needs other epochs (say) than the
+    #: user's; None for scenarios with nothing to learn (the controls)
+    reference: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -35,16 +39,47 @@ class Scenario:
     make: Callable
     expect_status: str = "repaired"
     expect_codes: tuple = field(default_factory=tuple)
+    reference: Callable | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(name: str, summary: str, expect_status: str = "repaired", expect_codes=()):
+def scenario(name: str, summary: str, expect_status: str = "repaired", expect_codes=(),
+             reference: Callable | None = None):
+    """Register a scenario. ``reference(k, x, y)`` builds the model its user should have
+    built (same size, the bug removed), compiled: the benchmark trains it on autofix's own
+    training rows and scores recovery = (fixed - constant) / (reference - constant)."""
     def wrap(fn):
-        SCENARIOS[name] = Scenario(name, summary, fn, expect_status, tuple(expect_codes))
+        SCENARIOS[name] = Scenario(name, summary, fn, expect_status, tuple(expect_codes),
+                                   reference)
         return fn
     return wrap
+
+
+def _normalized(k, x, model):
+    """``model`` behind a Normalization layer adapted on ``x``."""
+    norm = k.layers.Normalization(axis=-1)
+    norm.adapt(x)
+    inputs = k.Input(shape=x.shape[1:])
+    return k.Model(inputs, model(norm(inputs)))
+
+
+def _correct_mlp(out_units=1, out_activation="linear", loss="mse", *, normalize=False,
+                 learning_rate=1e-3, unscale_targets=False, epochs=None, **mlp_kwargs):
+    """A reference builder: the scenario's MLP built right (Adam, the task's head and loss,
+    optionally behind a Normalization layer or ending in a Rescaling to y's units)."""
+    def build(k, x, y):
+        model = _mlp(k, int(np.prod(x.shape[1:])), out_units, out_activation, **mlp_kwargs)
+        if unscale_targets:
+            inputs = k.Input(shape=x.shape[1:])
+            scale = k.layers.Rescaling(scale=float(np.std(y)), offset=float(np.mean(y)))
+            model = k.Model(inputs, scale(model(inputs)))
+        if normalize:
+            model = _normalized(k, x, model)
+        model.compile(optimizer=k.optimizers.Adam(learning_rate), loss=loss)
+        return (model, {"epochs": epochs}) if epochs else model
+    return build
 
 
 def _signal(rng, n, d=6):
@@ -73,7 +108,8 @@ def _train(model, x, y, epochs, batch_size):
 
 
 @scenario("unnormalized_inputs", "features 1e-2 to 1e5 apart; signal sits in the small ones",
-          expect_codes=("unscaled_inputs",))
+          expect_codes=("unscaled_inputs",),
+          reference=_correct_mlp(normalize=True, learning_rate=0.01))
 def unnormalized_inputs(k, rng, n):
     x, y = _signal(rng, n)
     scales = np.array([0.01, 0.01, 1.0, 1.0, 0.05, 1.0], dtype="float32")
@@ -85,7 +121,8 @@ def unnormalized_inputs(k, rng, n):
 
 
 @scenario("relu_output_signed_targets", "ReLU on the output of a regression with negative targets",
-          expect_codes=("output_activation_mismatch",))
+          expect_codes=("output_activation_mismatch",),
+          reference=_correct_mlp(learning_rate=0.01))
 def relu_output(k, rng, n):
     x, y = _signal(rng, n)
     y = y - 6.0
@@ -104,7 +141,8 @@ def all_zero_labels(k, rng, n):
     return model, x, y, 50, 32
 
 
-@scenario("zero_init", "every kernel initialized to zeros", expect_codes=("symmetric_init",))
+@scenario("zero_init", "every kernel initialized to zeros", expect_codes=("symmetric_init",),
+          reference=_correct_mlp(learning_rate=0.01))
 def zero_init(k, rng, n):
     x, y = _signal(rng, n)
     model = _mlp(k, x.shape[1], kernel_initializer="zeros")
@@ -113,7 +151,8 @@ def zero_init(k, rng, n):
 
 
 @scenario("learning_rate_too_high", "Adam with learning rate 2.0 on a classifier",
-          expect_codes=("learning_rate_too_high",))
+          expect_codes=("learning_rate_too_high",),
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy", width=64))
 def lr_too_high(k, rng, n):
     x, score = _signal(rng, n)
     y = (score[:, 0] > np.median(score)).astype("float32")
@@ -122,7 +161,8 @@ def lr_too_high(k, rng, n):
     return model, x, y, 50, 32
 
 
-@scenario("learning_rate_too_low", "Adam with learning rate 1e-7", expect_codes=("learning_rate_too_low",))
+@scenario("learning_rate_too_low", "Adam with learning rate 1e-7", expect_codes=("learning_rate_too_low",),
+          reference=_correct_mlp())
 def lr_too_low(k, rng, n):
     x, y = _signal(rng, n)
     model = _mlp(k, x.shape[1])
@@ -131,7 +171,8 @@ def lr_too_low(k, rng, n):
 
 
 @scenario("too_few_epochs", "two epochs with large batches: the loss is still falling",
-          expect_codes=("undertrained",))
+          expect_codes=("undertrained",),
+          reference=_correct_mlp(epochs=100))
 def too_few_epochs(k, rng, n):
     x, y = _signal(rng, n)
     y = y + 4.0
@@ -141,7 +182,8 @@ def too_few_epochs(k, rng, n):
 
 
 @scenario("mse_on_onehot", "MSE loss on one-hot digits (10 classes) behind sigmoids, trained with SGD",
-          expect_codes=("loss_mismatch",))
+          expect_codes=("loss_mismatch",),
+          reference=_correct_mlp(10, "softmax", "categorical_crossentropy", normalize=True, depth=1))
 def mse_on_onehot(k, rng, n):
     from sklearn.datasets import load_digits
 
@@ -166,7 +208,8 @@ def leaked_target(k, rng, n):
 
 
 @scenario("sgd_unscaled", "plain SGD on features in the thousands: the loss explodes to NaN",
-          expect_codes=("unscaled_inputs",))
+          expect_codes=("unscaled_inputs",),
+          reference=_correct_mlp(normalize=True, learning_rate=0.01, depth=0))
 def sgd_unscaled(k, rng, n):
     base = rng.uniform(1, 3, size=(n, 2)).astype("float32")
     x = np.stack([base[:, 0], 1000 * base[:, 1]], axis=1).astype("float32")
@@ -177,7 +220,8 @@ def sgd_unscaled(k, rng, n):
 
 
 @scenario("softmax_single_unit", "softmax over a one-unit binary output: always 1.0",
-          expect_codes=("output_activation_mismatch",))
+          expect_codes=("output_activation_mismatch",),
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy"))
 def softmax_single_unit(k, rng, n):
     x, score = _signal(rng, n)
     y = (score[:, 0] > np.median(score)).astype("float32")
@@ -187,7 +231,8 @@ def softmax_single_unit(k, rng, n):
 
 
 @scenario("unscaled_targets", "house-price-like targets around 2e5 with a unit-scale output layer",
-          expect_codes=("unscaled_targets",))
+          expect_codes=("unscaled_targets",),
+          reference=_correct_mlp(unscale_targets=True))
 def unscaled_targets(k, rng, n):
     x, y = _signal(rng, n)
     y = 2e5 + 3e4 * y
@@ -197,7 +242,8 @@ def unscaled_targets(k, rng, n):
 
 
 @scenario("deep_sigmoid", "ten stacked sigmoid layers trained with SGD: early layers get no gradient",
-          expect_codes=("vanishing_gradients",))
+          expect_codes=("vanishing_gradients",),
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy", depth=10))
 def deep_sigmoid(k, rng, n):
     x, score = _signal(rng, n)
     y = (score[:, 0] > np.median(score)).astype("float32")
@@ -207,7 +253,8 @@ def deep_sigmoid(k, rng, n):
 
 
 @scenario("imbalanced_collapse", "1 positive in 12: the classifier predicts the majority class only",
-          expect_codes=("class_imbalance",))
+          expect_codes=("class_imbalance",),
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy"))
 def imbalanced_collapse(k, rng, n):
     x, score = _signal(rng, n)
     y = (score[:, 0] > np.quantile(score, 11 / 12)).astype("float32")
@@ -217,7 +264,8 @@ def imbalanced_collapse(k, rng, n):
 
 
 @scenario("dead_relu", "hidden ReLU biases initialized to -10: every unit is dead from the start",
-          expect_codes=("dead_units",))
+          expect_codes=("dead_units",),
+          reference=_correct_mlp())
 def dead_relu(k, rng, n):
     x, y = _signal(rng, n)
     model = _mlp(k, x.shape[1], bias_initializer=k.initializers.Constant(-10.0))
@@ -226,7 +274,8 @@ def dead_relu(k, rng, n):
 
 
 @scenario("healthy_classifier", "a working classifier on scikit-learn's breast cancer data (standardized)",
-          expect_status="healthy")
+          expect_status="healthy",
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy", width=16))
 def healthy_classifier(k, rng, n):
     from sklearn.datasets import load_breast_cancer
     from sklearn.preprocessing import StandardScaler
@@ -240,7 +289,8 @@ def healthy_classifier(k, rng, n):
 
 
 @scenario("stale_weights", "a model that learns, saved after one epoch although trained with 50",
-          expect_codes=("degenerate_predictions",))
+          expect_codes=("degenerate_predictions",),
+          reference=_correct_mlp())
 def stale_weights(k, rng, n):
     x, y = _signal(rng, n)
     y = y + 3.0
@@ -249,7 +299,8 @@ def stale_weights(k, rng, n):
     return model, x, y, 50, 32, 1  # says 50 epochs; the saved weights saw 1
 
 
-@scenario("healthy", "a working model: nothing to repair", expect_status="healthy")
+@scenario("healthy", "a working model: nothing to repair", expect_status="healthy",
+          reference=_correct_mlp())
 def healthy(k, rng, n):
     x, y = _signal(rng, n)
     model = _mlp(k, x.shape[1])
@@ -286,4 +337,4 @@ def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True,
                          loss=model.loss)
             seconds = _train(twin, x, y, epochs, batch_size)
     return Case(name, model, x, y, epochs, batch_size, spec.expect_status, spec.expect_codes,
-                seconds)
+                seconds, spec.reference)
