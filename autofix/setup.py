@@ -52,6 +52,9 @@ class TrainingSetup:
     clipnorm: float | None = None
     class_weight: dict | None = None
     compiled: bool = True
+    #: train up to ``epochs``, stopping once the loss on held-out training rows stops
+    #: improving, and keep the best weights (epochs chosen by validation, not guessed)
+    early_stopping: bool = False
 
     def replace(self, **changes) -> "TrainingSetup":
         return dataclasses.replace(self, **changes)
@@ -61,6 +64,7 @@ class TrainingSetup:
             "optimizer": self.optimizer, "learning_rate": self.learning_rate, "loss": self.loss,
             "from_logits": self.from_logits, "epochs": self.epochs, "batch_size": self.batch_size,
             "clipnorm": self.clipnorm, "compiled": self.compiled,
+            "early_stopping": self.early_stopping,
         }
 
     def compile_summary(self) -> dict:
