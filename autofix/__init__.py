@@ -3,6 +3,9 @@
     import autofix
     result = autofix.repair(model, x, y)
     result.status, result.model, result.findings, result.attempts
+
+Importing the package is cheap (TensorFlow and even NumPy load on first use), so that the
+``autofix`` command can take over Ctrl-C before anything slow starts.
 """
 
 from ._tf import _silence
@@ -11,8 +14,17 @@ _silence()  # before anything imports TensorFlow: its log lines never reach the 
 
 from ._version import __version__  # noqa: E402
 from .errors import AttemptFailed, AutofixError, InputError  # noqa: E402
-from .findings import CODES, Finding  # noqa: E402
-from .result import RepairResult  # noqa: E402
+
+_LAZY = {"Finding": "findings", "CODES": "findings", "RepairResult": "result"}
+
+
+def __getattr__(name):
+    """``autofix.Finding``, ``autofix.CODES``, ``autofix.RepairResult``, loaded on first use."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'autofix' has no attribute {name!r}")
 
 
 def diagnose(model, x, y, **kwargs):

@@ -48,7 +48,11 @@ def _as_model(model, unsafe: bool = False):
     if isinstance(model, k.Model):
         return check_model(model)
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        return load_model(model, unsafe=unsafe)
+        notes: list[str] = []
+        loaded = load_model(model, unsafe=unsafe, notes=notes)
+        for note in notes:  # e.g. a Keras 2 .h5 recompiled from its training_config
+            warnings.warn(f"autofix: {note}", UserWarning, stacklevel=4)
+        return loaded
     raise InputError(f"model must be a keras.Model or a path, got {type(model).__name__}")
 
 

@@ -16,7 +16,6 @@ from . import interrupts
 from .errors import InputError
 from .interrupts import deferred_interrupts
 from .progress import Progress
-from .result import report_json
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -30,7 +29,7 @@ TaskOpt = Annotated[str, typer.Option(help="auto|regression|binary|multiclass|mu
 EpochsOpt = Annotated[int, typer.Option(help="the original training length")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="the original batch size")]
 SeedOpt = Annotated[int, typer.Option(help="random seed: same seed, same report")]
-UnsafeOpt = Annotated[bool, typer.Option("--unsafe-load", help="allow Lambda/custom layers (runs code from the file)")]
+UnsafeOpt = Annotated[bool, typer.Option("--unsafe-load", help="allow Lambda layers (runs code stored in the file); custom classes still need their code")]
 
 
 def _fail(message: str, code: int = 2):
@@ -148,6 +147,8 @@ def diagnose(
     report["diagnosis"] = ("healthy" if diagnosis.healthy else
                            "data_problem" if diagnosis.data_problem else "degenerate")
     if as_json:
+        from .result import report_json
+
         typer.echo(report_json(report))
     else:
         from .report import _num, findings_table
@@ -226,8 +227,7 @@ def repair(
                                     validation_data=dataset.validation_data,
                                     budget=budget, seed=seed, task=task, strategies=strategies,
                                     epochs=epochs, batch_size=batch_size, unsafe=unsafe_load,
-                                    progress=progress, thorough=html is not None,
-                                    workdir=workdir)
+                                    progress=progress, workdir=workdir)
         except InputError as err:
             _fail(str(err))
         except KeyboardInterrupt:  # before the repair began, or a second Ctrl-C
@@ -235,6 +235,7 @@ def repair(
         # a signal that lands from here on is honoured once the outputs are written
         # (each write is atomic), so that the files always match the exit code
         from .modelio import write_text_atomic
+        from .result import report_json
 
         result.interrupted = result.interrupted or interrupts.requested()
         if result.status == "repaired":  # only a proven model is ever written
@@ -334,12 +335,13 @@ def demo(
     raise typer.Exit(code)
 
 
-def main() -> None:  # pragma: no cover - console entry point
+def main() -> None:  # pragma: no cover - console entry point (see autofix/__main__.py)
     """Console entry point. Commands map Ctrl-C to exit code 130 themselves; this catches
-    one that lands outside them (e.g. while Python is still importing)."""
+    a second, insistent one that lands outside them."""
     try:
         app()
     except KeyboardInterrupt:
+        print("autofix: interrupted", file=sys.stderr)
         sys.exit(130)
 
 

@@ -47,6 +47,14 @@ def check() -> None:
         raise Interrupted
 
 
+def defer_for_this_process() -> None:
+    """Defer signals from now until the process ends (the command line's entry point)."""
+    if threading.current_thread() is threading.main_thread() and _STATE.depth == 0:
+        _STATE.requested = False
+        _STATE.previous = {s: signal.signal(s, _STATE.handle) for s in SIGNALS}
+    _STATE.depth += 1
+
+
 @contextmanager
 def deferred_interrupts():
     """Within this block SIGINT/SIGTERM set :func:`requested` instead of raising.

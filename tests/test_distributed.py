@@ -12,7 +12,7 @@ import numpy as np
 
 import autofix
 
-CLI = [sys.executable, "-m", "autofix.cli"]
+CLI = [sys.executable, "-m", "autofix"]
 
 
 def _free_port() -> int:
