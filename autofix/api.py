@@ -81,14 +81,23 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     if validation_data is not None:
         x_val, y_val = validate_xy(*validation_data, names=("x_val", "y_val"))
         _check_input_fits(model, x_val)
-    from .diagnosis.data_checks import nonfinite_data
+    from .diagnosis.data_checks import finite_rows, nonfinite_data
 
-    early = nonfinite_data(x, y)
+    # rows with NaN/inf can be neither trained on nor judged: drop them (training and
+    # validation rows alike), say how many (a warning), and repair on the finite rows
+    early = nonfinite_data(x, y, x_val, y_val)
     if early:
-        keep = np.isfinite(x.reshape(len(x), -1)).all(axis=1) & np.isfinite(y.reshape(len(y), -1)).all(axis=1)
+        keep = finite_rows(x, y)
         x, y = x[keep], y[keep]
         if len(x) < 10:
-            raise InputError("fewer than 10 rows are free of NaN/inf; clean the data first")
+            raise InputError(f"only {len(x)} rows are free of NaN/inf; autofix needs at least "
+                             "10: clean the data first")
+        if x_val is not None:
+            keep = finite_rows(x_val, y_val)
+            x_val, y_val = x_val[keep], y_val[keep]
+            if len(x_val) < 2:
+                raise InputError(f"only {len(x_val)} validation rows are free of NaN/inf; "
+                                 "clean the validation data first")
     units = output_units(model)
     loss = getattr(model, "loss", None)
     from .setup import canonical_loss

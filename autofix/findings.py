@@ -30,8 +30,10 @@ CODES = {
     "fit_error": "the original training setup fails inside model.fit (Keras's error quoted)",
 }
 
-#: Findings about the data that no change to the model can repair.
-DATA_PROBLEMS = frozenset({"constant_target", "target_leakage", "nonfinite_data"})
+#: Findings about the data that no change to the model can repair: as errors they stop the
+#: repair (``target_leakage`` only on a model that works; see ``Diagnosis.data_problem``).
+#: NaN/inf rows (``nonfinite_data``, a warning) are dropped and the repair goes on.
+DATA_PROBLEMS = frozenset({"constant_target", "target_leakage"})
 
 
 def _plain(value):

@@ -273,6 +273,87 @@ def dead_relu(k, rng, n):
     return model, x, y, 30, 32
 
 
+# ---- one feature that legitimately determines the target, and rows with NaN: the model is
+# broken for another reason, and is repaired (a leak check must not mistake the signal)
+
+
+@scenario("one_feature_linear", "y = 3x + 1 from a single feature, behind a ReLU output that "
+          "cannot produce the (mostly negative) targets",
+          expect_codes=("output_activation_mismatch",),
+          reference=_correct_mlp(learning_rate=0.01))
+def one_feature_linear(k, rng, n):
+    x = rng.uniform(-3.0, 1.0, size=(n, 1)).astype("float32")
+    y = (3.0 * x[:, 0] + 1.0 + 0.1 * rng.normal(size=n)).astype("float32")
+    model = _mlp(k, 1, out_activation="relu")
+    model.compile(optimizer=k.optimizers.Adam(0.01), loss="mse")
+    return model, x, y, 30, 32
+
+
+def _blobs(rng, n, classes=3, d=4, spread=8.0):
+    """Well-separated Gaussian clusters: each feature's threshold splits the classes."""
+    ids = rng.integers(0, classes, size=n)
+    centers = rng.normal(size=(classes, d)) * spread
+    x = (centers[ids] + rng.normal(size=(n, d))).astype("float32")
+    return x, ids.astype("float32").reshape(-1, 1)  # a column: mse broadcasts it over the units
+
+
+@scenario("separable_clusters", "three well-separated blobs; a softmax head trained with mse on "
+          "the integer class ids",
+          expect_codes=("loss_mismatch",),
+          reference=_correct_mlp(3, "softmax", "sparse_categorical_crossentropy", width=16, depth=1))
+def separable_clusters(k, rng, n):
+    x, y = _blobs(rng, n)
+    model = _mlp(k, x.shape[1], out_units=3, out_activation="softmax", width=16, depth=1)
+    model.compile(optimizer="adam", loss="mse")
+    return model, x, y, 20, 32
+
+
+WINDOW = 20
+
+
+def _windows(rng, n, level=1e3, amplitude=200.0, noise=10.0):
+    """``n`` windows of ``WINDOW`` past steps of a noisy sine around ``level``; y: the next
+    step (close to the window's last step, never a copy of it)."""
+    t = np.arange(n + WINDOW)
+    series = level + amplitude * np.sin(2 * np.pi * t / 50) + noise * rng.normal(size=len(t))
+    x = np.stack([series[i:i + WINDOW] for i in range(n)])[:, :, None].astype("float32")
+    return x, series[WINDOW:WINDOW + n].astype("float32")
+
+
+def _correct_gru(k, x, y):
+    """The forecaster built right: inputs and targets standardized inside the model."""
+    inputs = k.Input(shape=x.shape[1:])
+    norm = k.layers.Normalization(axis=None)
+    norm.adapt(x)
+    h = k.layers.GRU(16)(norm(inputs))
+    out = k.layers.Rescaling(scale=float(np.std(y)), offset=float(np.mean(y)))(k.layers.Dense(1)(h))
+    model = k.Model(inputs, out)
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+@scenario("forecasting_windows", "a GRU forecasting the next step of a series around 1e3 from "
+          "20 unscaled past steps",
+          expect_codes=("unscaled_inputs", "unscaled_targets"),
+          reference=_correct_gru)
+def forecasting_windows(k, rng, n):
+    x, y = _windows(rng, min(n, 400))  # kept small: a recurrent model trains slowly on CPU
+    model = k.Sequential([k.Input((WINDOW, 1)), k.layers.GRU(16), k.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model, x, y, 10, 32
+
+
+@scenario("nan_rows", "3 % of rows with a NaN feature, on features 1e-2 to 1e5 apart: dropped "
+          "and counted, and the scale repaired",
+          expect_codes=("nonfinite_data", "unscaled_inputs"),
+          reference=_correct_mlp(normalize=True, learning_rate=0.01))
+def nan_rows(k, rng, n):
+    model, x, y, epochs, batch_size = unnormalized_inputs(k, rng, n)
+    rows = rng.choice(n, size=max(1, round(0.03 * n)), replace=False)
+    x[rows, rng.integers(0, x.shape[1], size=len(rows))] = np.nan
+    return model, x, y, epochs, batch_size
+
+
 @scenario("healthy_classifier", "a working classifier on scikit-learn's breast cancer data (standardized)",
           expect_status="healthy",
           reference=_correct_mlp(1, "sigmoid", "binary_crossentropy", width=16))

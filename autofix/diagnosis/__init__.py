@@ -49,12 +49,22 @@ class Diagnosis:
 
     @property
     def data_problem(self) -> bool:
-        return any(f.code in DATA_PROBLEMS and f.severity == "error" for f in self.static)
+        """A finding about the data that stops the repair: the data has to be fixed, not
+        the model. ``constant_target`` always does. ``target_leakage`` does only when the
+        given model works (it works because of the leak): a leak makes learning easier, it
+        never explains a model that learned nothing, so a degenerate model is repaired and
+        the leak stays in the report as a finding."""
+        blocking = {f.code for f in self.static if f.code in DATA_PROBLEMS and f.severity == "error"}
+        if self.given is not None and self.given.degenerate:
+            blocking.discard("target_leakage")
+        return bool(blocking)
 
     @property
     def explained(self) -> bool:
-        """Whether the cheap phase found a cause (an error beyond the symptom itself)."""
-        return any(f.severity == "error" and f.code != "degenerate_predictions" for f in self.static)
+        """Whether the cheap phase found a cause (an error beyond the symptom itself; a
+        leak is not one, see :attr:`data_problem`)."""
+        return any(f.severity == "error" and f.code not in ("degenerate_predictions", "target_leakage")
+                   for f in self.static)
 
     @property
     def underperforming(self) -> bool:

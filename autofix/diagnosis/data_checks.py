@@ -9,6 +9,10 @@ from ..task import Task, class_ids
 
 SAMPLE_ROWS = 4000
 LEAK_MAX_FEATURES = 256
+#: an affine copy of y leaves a residual below this share of y's spread
+LEAK_RESIDUAL = 1e-3
+#: a recoding of the classes takes at most this many distinct values per class
+LEAK_VALUES_PER_CLASS = 2
 SCALING_LAYERS = {"Normalization", "Rescaling", "BatchNormalization", "LayerNormalization",
                   "UnitNormalization", "GroupNormalization"}
 #: layers that read their input as ids or categories, not magnitudes: scale is meaningless
@@ -20,22 +24,53 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def nonfinite_data(x: np.ndarray, y: np.ndarray) -> list[Finding]:
-    bad_x = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-    bad_y = ~np.isfinite(y.reshape(len(y), -1)).all(axis=1)
-    if not bad_x.any() and not bad_y.any():
+def _nonfinite_rows(a: np.ndarray) -> np.ndarray:
+    return ~np.isfinite(a.reshape(len(a), -1)).all(axis=1)
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" + ("" if n == 1 else "s")
+
+
+def finite_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The mask of rows free of NaN and inf in both ``x`` and ``y``."""
+    return ~(_nonfinite_rows(x) | _nonfinite_rows(y))
+
+
+def nonfinite_data(x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None = None,
+                   y_val: np.ndarray | None = None) -> list[Finding]:
+    """NaN or inf in x or y (and in the validation rows, when given): a warning whose
+    message says how many rows autofix drops. Those rows cannot be trained on (one NaN makes
+    the loss NaN) nor judged, so the repair goes on on the finite rows; but the fixed model
+    will still meet such values in use unless the data is cleaned."""
+    bad_x, bad_y = _nonfinite_rows(x), _nonfinite_rows(y)
+    bad_val = (np.zeros(0, bool) if x_val is None or y_val is None
+               else _nonfinite_rows(x_val) | _nonfinite_rows(y_val))
+    if not bad_x.any() and not bad_y.any() and not bad_val.any():
         return []
     rows = np.flatnonzero(bad_x | bad_y)
+    dropped, val_dropped = len(rows), int(bad_val.sum())
     where = []
     if bad_x.any():
-        where.append(f"x has NaN/inf in {int(bad_x.sum())} rows")
+        where.append(f"x has NaN/inf in {_rows(int(bad_x.sum()))}")
     if bad_y.any():
-        where.append(f"y has NaN/inf in {int(bad_y.sum())} rows")
+        where.append(f"y has NaN/inf in {_rows(int(bad_y.sum()))}")
+    if val_dropped:
+        where.append(f"the validation data has NaN/inf in {_rows(val_dropped)}")
+    first = f" (first rows: {', '.join(map(str, rows[:5]))})" if dropped else ""
+    counts = f"{dropped} of {len(x)} training rows"
+    if len(bad_val):
+        counts += f" and {val_dropped} of {len(bad_val)} validation rows"
     return [Finding(
-        "nonfinite_data", "error",
-        f"{' and '.join(where)} (first rows: {', '.join(map(str, rows[:5]))}); any NaN makes the "
-        "loss NaN: clean or drop those rows, then run autofix again",
-        {"rows_x": int(bad_x.sum()), "rows_y": int(bad_y.sum()), "first_rows": rows[:10]},
+        "nonfinite_data", "warning",
+        f"{' and '.join(where)}{first}: dropped {counts} (one NaN makes the loss NaN), and the "
+        f"repair goes on on the {len(x) - dropped} finite training rows; the fixed model will "
+        "still meet such values in use, and answer them with NaN, unless the data is cleaned "
+        "(impute or filter them before they reach the model)",
+        {"rows_x": int(bad_x.sum()), "rows_y": int(bad_y.sum()), "rows_dropped": dropped,
+         "rows_left": len(x) - dropped, "validation_rows_dropped": val_dropped,
+         "validation_rows_left": len(bad_val) - val_dropped if len(bad_val) else None,
+         "first_rows": rows[:10]},
     )]
 
 
@@ -135,61 +170,119 @@ def unscaled_targets(task: Task, y: np.ndarray) -> list[Finding]:
 
 
 def target_leakage(task: Task, x: np.ndarray, y: np.ndarray, seed: int = 0) -> list[Finding]:
-    """A single feature that equals the target or predicts it perfectly on held-out rows."""
+    """A feature that *is* the label in disguise: a copy of y, not merely a good predictor.
+
+    A leak is a column from which y can be read off without learning anything:
+
+    * regression: an exact affine copy of a target column. The least-squares line
+      ``y = a * x_j + b`` leaves a residual whose spread is below ``LEAK_RESIDUAL`` (0.1 %)
+      of y's spread. A correlation of 0.999 is not enough (it leaves a residual of 4.5 %):
+      measured data that tracks y closely, such as the last step of a forecasting window
+      (y_t+1 is close to y_t, not equal to it), is legitimate signal.
+    * classification: a discrete recoding of the classes. The feature takes few distinct
+      values (at most ``LEAK_VALUES_PER_CLASS`` per class present) and each value stands for
+      exactly one class: a value-to-class table read on one half of the rows predicts every
+      row of the other half, both ways round. A continuous feature whose threshold separates
+      the classes (well-separated clusters) takes many values and is legitimate signal.
+
+    A feature that is the model's only input is never a leak: it is the data, and with
+    nothing else to learn from, a model that reads y off it is simply right (``y = 2x + 1``).
+    """
     if task.kind == "multilabel":
         return []
     n = min(len(x), SAMPLE_ROWS)
     flat = x[:n].reshape(n, -1).astype("float64")
-    if flat.shape[1] > LEAK_MAX_FEATURES:
+    if flat.shape[1] > LEAK_MAX_FEATURES or flat.shape[1] < 2:
         return []
-    ok = np.isfinite(flat).all(axis=1) & np.isfinite(y[:n].reshape(n, -1)).all(axis=1)
-    flat, yy = flat[ok], y[:n][ok]
+    yy = np.asarray(y[:n])
+    ok = np.isfinite(flat).all(axis=1) & np.isfinite(yy.reshape(n, -1).astype("float64")).all(axis=1)
+    flat, yy = flat[ok], yy[ok]
     if len(flat) < 20:
         return []
-    leaks = []
     if task.kind == "regression":
-        target = yy.reshape(len(yy), -1)[:, 0]
-        if target.std() == 0:
+        leaks = _affine_copies(flat, yy.reshape(len(yy), -1).astype("float64"))
+        if not leaks:
             return []
-        std = flat.std(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = ((flat - flat.mean(0)) * (target - target.mean())[:, None]).mean(0) / (std * target.std())
-        for j in np.flatnonzero(np.abs(np.nan_to_num(corr)) >= 0.999):
-            leaks.append((int(j), float(abs(corr[j])), "correlation"))
+        j, ratio, slope, intercept, col = leaks[0]
+        target = f"y[:, {col}]" if yy.reshape(len(yy), -1).shape[1] > 1 else "y"
+        sign = "-" if intercept < 0 else "+"
+        how = (f"is an affine copy of {target}: {target} = {slope:.4g} * x{j} {sign} "
+               f"{abs(intercept):.4g} leaves a residual of {ratio:.2g} times y's spread")
+        evidence = {"features": [leak[0] for leak in leaks], "measure": "affine_copy",
+                    "residual_ratio": [leak[1] for leak in leaks], "slope": slope,
+                    "intercept": intercept, "target_column": col}
     else:
-        from sklearn.metrics import balanced_accuracy_score
-        from sklearn.tree import DecisionTreeClassifier
-
         ids = class_ids(task, yy)
         if len(np.unique(ids)) < 2:
             return []
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(ids))
-        half = len(order) // 2
-        a, b = order[:half], order[half:]
-        for j in range(flat.shape[1]):
-            col = flat[:, j:j + 1]
-            if col[:, 0].std() == 0:
-                continue
-            scores = []
-            for fit_rows, test_rows in ((a, b), (b, a)):
-                tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(col[fit_rows], ids[fit_rows])
-                scores.append(balanced_accuracy_score(ids[test_rows], tree.predict(col[test_rows])))
-            if min(scores) >= 0.995:
-                leaks.append((j, float(min(scores)), "balanced_accuracy"))
-    if not leaks:
-        return []
-    cols = ", ".join(str(j) for j, _, _ in leaks[:5])
-    kind = leaks[0][2]
-    score = leaks[0][1]
-    how = (f"correlates with y at {score:.4f}" if kind == "correlation"
-           else f"alone predicts y with held-out balanced accuracy {score:.3f}")
+        leaks = _recodings(flat, ids, seed)
+        if not leaks:
+            return []
+        j, values = leaks[0]
+        how = (f"takes {values} distinct values, each of which stands for exactly one class "
+               "(a value-to-class table read on half of the rows recodes every row of the "
+               "other half)")
+        evidence = {"features": [leak[0] for leak in leaks], "measure": "recoding",
+                    "distinct_values": [leak[1] for leak in leaks]}
+    cols = ", ".join(str(leak[0]) for leak in leaks[:5])
     return [Finding(
         "target_leakage", "error",
-        f"feature {cols} {how}: it is the label in disguise, so the model's score is not real "
+        f"feature {cols} {how}: it is the label in disguise, so a model's score is not real "
         "and will not hold on new data; remove that column from x and train again",
-        {"features": [j for j, _, _ in leaks], "scores": [s for _, s, _ in leaks], "measure": kind},
+        evidence,
     )]
+
+
+def _affine_copies(flat: np.ndarray, targets: np.ndarray) -> list[tuple]:
+    """(feature, residual ratio, slope, intercept, target column) for every feature that is
+    an affine copy of a target column, best first."""
+    xc = flat - flat.mean(axis=0)
+    sxx = (xc ** 2).sum(axis=0)
+    found = {}
+    for col in range(min(targets.shape[1], 16)):
+        t = targets[:, col]
+        tc = t - t.mean()
+        syy = float(tc @ tc)
+        if syy <= 0:
+            continue
+        sxy = xc.T @ tc
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rough = np.where(sxx > 0, 1 - sxy ** 2 / (sxx * syy), 1.0)
+        for j in np.flatnonzero(rough <= 1e-4):  # then measured exactly, one at a time
+            slope = float(sxy[j] / sxx[j])
+            ratio = float(np.std(tc - slope * xc[:, j]) / np.std(tc))
+            if ratio <= LEAK_RESIDUAL and ratio < found.get(int(j), (2.0,))[0]:
+                intercept = float(t.mean() - slope * flat[:, j].mean())
+                found[int(j)] = (ratio, slope, intercept, col)
+    return sorted(((j, *rest) for j, rest in found.items()), key=lambda leak: leak[1])
+
+
+def _recodings(flat: np.ndarray, ids: np.ndarray, seed: int) -> list[tuple]:
+    """(feature, distinct values) for every feature whose values each stand for one class,
+    checked on held-out rows: a table read on one half predicts every row of the other."""
+    n_classes = len(np.unique(ids))
+    ids = np.unique(ids, return_inverse=True)[1]
+    order = np.random.default_rng(seed).permutation(len(ids))
+    halves = ((order[: len(order) // 2], order[len(order) // 2:]),
+              (order[len(order) // 2:], order[: len(order) // 2]))
+    found = []
+    for j in range(flat.shape[1]):
+        values, codes_ = np.unique(flat[:, j], return_inverse=True)
+        if not 2 <= len(values) <= LEAK_VALUES_PER_CLASS * n_classes:
+            continue
+        perfect = True
+        for fit_rows, test_rows in halves:
+            table = np.zeros((len(values), n_classes), dtype=int)
+            np.add.at(table, (codes_[fit_rows], ids[fit_rows]), 1)
+            seen = table.sum(axis=1) > 0
+            pure = bool(((table > 0).sum(axis=1) <= 1).all())
+            test = codes_[test_rows]
+            if not (pure and seen[test].all() and (table.argmax(axis=1)[test] == ids[test_rows]).all()):
+                perfect = False
+                break
+        if perfect:
+            found.append((j, len(values)))
+    return found
 
 
 def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0) -> dict:
