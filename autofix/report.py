@@ -69,7 +69,7 @@ def verdict_line(report: dict) -> str:
                 f"{_num(base['constant'])}; nothing to repair")
     causes = [f["code"] for f in report["findings"] if f["severity"] == "error"]
     data = [c for c in causes if c in DATA_PROBLEMS]
-    if data:
+    if data and not tried:  # (a degenerate model is repaired whatever the data shows)
         return f"unrepairable: the data has to be fixed, not the model ({', '.join(data)})"
     if not tried:
         return ("unrepairable: nothing was tried: no allowed strategy answers the findings"
