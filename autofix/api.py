@@ -12,23 +12,21 @@ import numpy as np
 
 from ._tf import keras
 from . import interrupts
-from .attempt import Attempt, run_attempt
-from .candidate import Candidate
-from .data import validate_xy
-from .diagnosis import Diagnosis, add_rerun, diagnose_problem, static_diagnosis, training_checks
+from .attempt import Attempt
+from .data import MIN_ROWS, validate_xy
+from .diagnosis import PROBE_ROWS, Diagnosis, add_rerun, diagnose_problem, static_diagnosis
+from .engine import TARGET_RECOVERY, Budget, Search, Target, best_attempt, epoch_seconds
 from .errors import InputError
 from .findings import Finding, Findings
 from .interrupts import deferred_interrupts
 from .modelio import check_model, load_model
-from .planner import follow_up, plan
-from .problem import Problem, split
+from .planner import plan
+from .problem import Problem, holdout_mode, split
 from .result import RepairResult
 from .setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units, setup_from_model
 from .strategies import registry
+from .training import predict
 from .task import infer_task
-
-MAX_ROUNDS = 3
-
 
 def _quiet_numerics(fn):
     """Overflow and NaN arithmetic on a broken model's outputs is expected, and judged:
@@ -89,9 +87,9 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     if early:
         keep = finite_rows(x, y)
         x, y = x[keep], y[keep]
-        if len(x) < 10:
-            raise InputError(f"only {len(x)} rows are free of NaN/inf; autofix needs at least "
-                             "10: clean the data first")
+        if len(x) < MIN_ROWS:
+            raise InputError(f"only {len(x)} row is free of NaN/inf; autofix needs at least "
+                             f"{MIN_ROWS}: clean the data first")
         if x_val is not None:
             keep = finite_rows(x_val, y_val)
             x_val, y_val = x_val[keep], y_val[keep]
@@ -106,10 +104,13 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     regression_setup = loss_name in REGRESSION_LOSSES and loss_name not in PROBABILISTIC_LOSSES
     task_info = infer_task(y, task, output_units=units, regression_setup=regression_setup)
     setup = setup_from_model(model, task_info, epochs=int(epochs), batch_size=int(batch_size))
-    if x_val is None:
+    holdout = holdout_mode(len(x), validation_given=x_val is not None)
+    if holdout == "none":  # too few rows to hold any out: judged on the rows it trains on
+        x_val, y_val = x, y
+    elif x_val is None:
         x, x_val, y, y_val = split(x, y, task_info, seed=seed)
     problem = Problem(model=model, x=x, y=y, x_val=x_val, y_val=y_val, task=task_info,
-                      setup=setup, seed=int(seed))
+                      setup=setup, seed=int(seed), holdout=holdout)
     problem.notes["early_findings"] = early  # the diagnosis reports them first
     return problem, early
 
@@ -153,9 +154,12 @@ def _usable_strategies(names) -> dict:
 def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
            *, epochs=50, batch_size=32, unsafe=False, progress=None,
            thorough=False, workdir=None) -> RepairResult:
-    """Diagnose ``model``, retrain candidate repairs, and return the first proven one.
+    """Diagnose ``model``, retrain candidate repairs, and return the best proven one.
 
-    The costly part of the diagnosis, a rerun of the user's training, is skipped when the
+    The search (:mod:`autofix.engine`) goes on past the first candidate that beats the
+    constant baseline until one recovers 90 % of what a reference model reaches on the same
+    rows, or the budget (``budget`` seconds; by default 10x the cost of the user's own
+    training, within 30 s and 3 min) runs out. The costly part of the diagnosis, a rerun of the user's training, is skipped when the
     cheap checks already explain the failure and their repair works (``thorough=True``
     always runs it, e.g. for the HTML report's loss curves). ``progress``, if given, is
     called with events (``("diagnosis", Diagnosis)``, ``("attempt_start", Candidate)``,
@@ -179,8 +183,8 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     usable = _usable_strategies(strategies)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                          epochs=epochs, batch_size=batch_size, unsafe=unsafe)
-    deadline = None if budget is None else started + float(budget)
-    problem.deadline = deadline
+    clock = Budget(started, None if budget is None else float(budget), given=budget is not None)
+    problem.deadline = clock.deadline
     from .progress import default_progress
 
     progress = default_progress(progress)
@@ -189,7 +193,7 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
         problem.notes["notify"] = progress
     attempts: list[Attempt] = []
     diagnosis = Diagnosis()
-    interrupted = False
+    interrupted = searched = False
     with deferred_interrupts():
         try:
             notify("diagnosis_start", None)
@@ -203,18 +207,22 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
             problem.findings = diagnosis.findings
             interrupts.check()
             diagnosis.complete = True
+            rows = min(len(problem.x), PROBE_ROWS)
+            clock.settle(epoch_seconds(diagnosis.rerun_log, rows, len(problem.x)), int(epochs))
             notify("diagnosis", diagnosis)
             if not diagnosis.healthy and not diagnosis.data_problem:
+                searched = True
+                notify("budget", clock)
                 if chief:
                     attempts = distributed.serve(problem, plan(problem, diagnosis.findings, usable),
                                                  usable, Path(workdir), notify)
                 else:
-                    _search(problem, diagnosis, usable, deadline, notify, attempts,
-                            forced=strategies is not None)
+                    Search(problem, diagnosis, usable, clock, notify=notify,
+                           forced=strategies is not None).run(attempts)
             interrupts.check()
         except KeyboardInterrupt:  # Interrupted at a safe point, or a second Ctrl-C
             interrupted = True
-    return _result(problem, diagnosis, attempts, started, interrupted)
+    return _result(problem, diagnosis, attempts, started, interrupted, clock if searched else None)
 
 
 def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", strategies=None,
@@ -230,89 +238,58 @@ def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", str
     return distributed.work(problem, usable, Path(workdir))
 
 
-def _time_left(deadline) -> float:
-    return float("inf") if deadline is None else deadline - time.monotonic()
-
-
-def _search(problem, diagnosis, usable, deadline, notify, attempts: list, *,
-            forced: bool = False) -> None:
-    """Try candidates in the plan's order, appending each :class:`Attempt` to ``attempts``
-    (so that an interrupt keeps every one finished so far); stop at the first proven one.
-
-    ``forced``: the user named the strategies, so when no finding calls for them they are
-    tried anyway, each alone and then together."""
-    queue = plan(problem, diagnosis.findings, usable)
-    if forced and not queue:
-        queue = [Candidate.of([name]) for name in usable] + [Candidate.of(list(usable))]
-    tried = set()
-    for _ in range(MAX_ROUNDS):
-        while queue:
-            candidate = queue.pop(0)
-            if candidate in tried or not candidate.strategies:
-                continue
-            if _time_left(deadline) <= 0:
-                return
-            interrupts.check()
-            tried.add(candidate)
-            notify("attempt_start", candidate)
-            share = None if deadline is None else time.monotonic() + 0.6 * _time_left(deadline)
-            attempt = run_attempt(candidate, problem, usable, deadline=share)
-            attempts.append(attempt)
-            notify("attempt", attempt)
-            if not attempt.degenerate:
-                return
-            if attempt.broken_strategy:  # drop the strategy that raised, everywhere
-                broken = attempt.broken_strategy
-                usable = {n: s for n, s in usable.items() if n != broken}
-                queue = [c.without(broken) for c in [candidate, *queue]]
-            if not diagnosis.reran:  # the cheap evidence did not suffice: gather the rest
-                add_rerun(problem, diagnosis)
-                problem.findings = diagnosis.findings
-                notify("diagnosis", diagnosis)
-                queue = [*plan(problem, diagnosis.findings, usable), *queue]
-        best = _best(attempts)
-        if best is None or best.log is None:
-            return
-        more = training_checks.nonfinite_loss(best.log) + \
-            training_checks.learning_rate(best.log, problem.setup.replace(
-                learning_rate=best.params.get("learning_rate", problem.setup.learning_rate))) + \
-            training_checks.undertrained(best.log, best.verdict, best.fit_verdict)
-        queue = follow_up(problem, best.candidate, more + diagnosis.findings, usable, tried)
-        if not queue:
-            return
-
-
-def _best(attempts) -> Attempt | None:
-    scored = [a for a in attempts if a.metric is not None]
-    return max(scored, key=lambda a: a.metric) if scored else None
-
-
-def _result(problem, diagnosis, attempts, started, interrupted) -> RepairResult:
+def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> RepairResult:
+    """Assemble what the search found into the :class:`RepairResult` (and its report)."""
     task = problem.task
     given = diagnosis.given
+    target = Target.from_reference(diagnosis.reference)
     baseline = {"constant": given.constant if given else None,
                 "original": given.metric if given else None}
-    healthy_attempt = next((a for a in attempts if not a.degenerate), None)
-    fix = None
+    if target.known:
+        baseline["reference"] = target.reference
+    best = best_attempt(attempts)
+    findings, fix = list(diagnosis.findings), None
     if diagnosis.healthy and diagnosis.complete:
         status, model = "healthy", problem.model
-    elif healthy_attempt is not None:
-        status, model = "repaired", healthy_attempt.model
-        record = healthy_attempt.to_dict()
-        fix = {"strategies": list(healthy_attempt.candidate.strategies),
-               "params": record["params"], "metric": healthy_attempt.metric, "model_path": None,
-               "compiled": record.get("compiled")}
+    elif best is not None:
+        status, model = "repaired", best.model
+        record = best.to_dict()
+        fix = {"strategies": list(best.candidate.strategies), "params": record["params"],
+               "metric": best.metric, "model_path": None, "recovery": best.recovery,
+               "judged_by": best.judged_by, "compiled": record.get("compiled")}
+        if best.recovery is not None and best.recovery < TARGET_RECOVERY:
+            findings.append(_below_reference(best, target, task.metric, len(attempts), clock))
     else:  # nothing proven: the model handed back is the user's own, unchanged
         status, model = "unrepairable", problem.model
+    y_shown, before = problem.y_val, diagnosis.given_pred
+    if best is not None and problem.holdout == "folds":  # judged out of fold on every row
+        x_all, y_shown = problem.rows
+        before = predict(problem.model, x_all)
     return RepairResult(
-        status=status, model=model, findings=diagnosis.findings, attempts=attempts,
+        status=status, model=model, findings=findings, attempts=attempts,
         task=task.kind, metric=task.metric, baseline=baseline, fix=fix,
         seconds=time.monotonic() - started, interrupted=interrupted, diagnosis=diagnosis,
+        budget=None if clock is None else clock.seconds,
         details={"rerun": diagnosis.rerun.to_dict() if diagnosis.rerun else None,
                  "reference": diagnosis.reference, "setup": problem.setup.to_dict(),
                  "original_losses": diagnosis.rerun_log.losses if diagnosis.rerun_log else [],
                  "original_error": diagnosis.rerun_error,
-                 "y_val": problem.y_val, "pred_before": diagnosis.given_pred,
-                 "pred_after": (healthy_attempt.val_pred if healthy_attempt is not None
+                 "y_val": y_shown, "pred_before": before,
+                 "pred_after": (best.val_pred if best is not None
                                 else diagnosis.given_pred if status == "healthy" else None)},
     )
+
+
+def _below_reference(best, target, metric: str, tried: int, clock) -> Finding:
+    """The repair works but stays short of what the data allows: say so, with figures."""
+    why = (f"after {tried} candidate(s)" + (f" within the {clock.seconds:g} s budget"
+                                             if clock is not None and clock.seconds else ""))
+    return Finding(
+        "below_reference", "warning",
+        f"the repair reaches {metric} {best.metric:.3f}, {best.recovery:.0%} of the gain over "
+        f"the constant baseline ({target.constant:.3f}) that a quick reference model reaches "
+        f"({target.reference:.3f}), {why}; a longer --budget, more epochs or a larger model "
+        "may close the gap",
+        {"metric": best.metric, "recovery": best.recovery, "reference": target.reference,
+         "constant": target.constant, "candidates": tried,
+         "budget": None if clock is None else clock.seconds})

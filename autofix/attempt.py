@@ -30,6 +30,8 @@ class Attempt:
     broken_strategy: str | None = None  # the strategy that raised, if one did
     val_pred: np.ndarray | None = None  # validation predictions of the trained candidate
     setup: TrainingSetup | None = None  # the training setup it was trained (and compiled) with
+    recovery: float | None = None  # share of the reference's gain over the constant baseline
+    judged_by: str = "held-out rows"  # or "5-fold cross-validation ...", "its training rows"
 
     @property
     def failed(self) -> bool:
@@ -68,6 +70,9 @@ class Attempt:
             "seconds": round(self.seconds, 3),
             "outcome": self.outcome,
             "reason": self.reason,
+            "recovery": self.recovery,
+            "judged_by": self.judged_by,
+            "best_epoch": self.log.best_epoch if self.log else None,
             "losses": [v if math.isfinite(v) else None for v in (self.log.losses if self.log else [])],
             **({"compiled": self.setup.compile_summary()} if self.setup is not None else {}),
         })
@@ -87,45 +92,67 @@ def _epoch_events(problem: Problem) -> list:
     return [EpochEvents()]
 
 
-def sample_weights(draft, problem: Problem) -> np.ndarray | None:
+def sample_weights(draft, task, y: np.ndarray) -> np.ndarray | None:
+    """Per-row weights from the draft's class weights (None without class weights)."""
     weights = draft.setup.class_weight
     if not weights:
         return None
-    ids = class_ids(problem.task, problem.y)
+    ids = class_ids(task, y)
     return np.asarray([weights.get(int(i), 1.0) for i in ids], dtype="float32")
+
+
+def _failed(candidate: Candidate, err: Exception, started: float) -> Attempt:
+    attempt = Attempt(candidate, reason=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
+    attempt.broken_strategy = getattr(err, "name", None)
+    attempt.seconds = time.monotonic() - started
+    return attempt
 
 
 def run_attempt(candidate: Candidate, problem: Problem, registry, *,
                 deadline: float | None = None) -> Attempt:
-    """Build, train and judge ``candidate``; a crash or NaN is a failed attempt, never raised."""
+    """Build, train and judge ``candidate`` the way ``problem.holdout`` says; a crash or NaN
+    is a failed attempt, never raised."""
+    if problem.holdout == "folds":
+        return _run_folds(candidate, problem, registry, deadline=deadline)
     started = time.monotonic()
     try:
         draft = build(candidate, problem, registry)
     except KeyboardInterrupt:
         raise
     except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
-        attempt = Attempt(candidate, reason=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
-        attempt.broken_strategy = getattr(err, "name", None)
-        attempt.seconds = time.monotonic() - started
-        return attempt
-    return train_and_judge(candidate, draft, problem, deadline=deadline, started=started)
+        return _failed(candidate, err, started)
+    attempt = train_and_judge(candidate, draft, problem, deadline=deadline, started=started)
+    if problem.holdout == "none":
+        attempt.judged_by = "its training rows (too few rows to hold any out)"
+    return attempt
+
+
+def _targets(problem: Problem, draft, y: np.ndarray) -> np.ndarray:
+    return encode_targets(problem.task, draft.setup, draft.training_targets(y), draft.output_units)
 
 
 def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None,
                     deadline: float | None = None, started: float | None = None) -> Attempt:
-    """Train a built draft (``model``: its training model, if already assembled) and judge it."""
+    """Train a built draft (``model``: its training model, if already assembled) on the
+    training rows (a share of them held out to stop it, under early stopping) and judge it
+    on the validation rows."""
     started = time.monotonic() if started is None else started
     attempt = Attempt(candidate)
     try:
         model = model or draft.assemble(problem.input_shape, for_training=True)
-        targets = encode_targets(problem.task, draft.setup, draft.training_targets(problem.y),
-                                 draft.output_units)
-        log = fit(model, draft.setup, problem.x, targets, seed=problem.seed,
-                  sample_weight=sample_weights(draft, problem), deadline=deadline,
-                  extra_callbacks=[*draft.callbacks, *_epoch_events(problem)])
+        rows = problem.early_stopping_split() if draft.setup.early_stopping else None
+        x_fit, y_fit, held = problem.x, problem.y, None
+        if rows is not None:
+            x_fit, y_fit, x_stop, y_stop = rows
+            held = (x_stop, _targets(problem, draft, y_stop))
+        log = fit(model, draft.setup, x_fit, _targets(problem, draft, y_fit), seed=problem.seed,
+                  sample_weight=sample_weights(draft, problem.task, y_fit), deadline=deadline,
+                  extra_callbacks=[*draft.callbacks, *_epoch_events(problem)], validation=held)
         attempt.log = log
         attempt.params = {**draft.params, "learning_rate": draft.setup.learning_rate,
                           "epochs": draft.setup.epochs, "loss": draft.setup.loss}
+        if draft.setup.batch_size != problem.setup.batch_size:
+            attempt.params["batch_size"] = draft.setup.batch_size
         if log.stopped in ("error", "nonfinite"):
             raise AttemptFailed(log.detail)
         model = draft.assemble(problem.input_shape)
@@ -135,9 +162,9 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         attempt.setup = draft.setup
         attempt.val_pred = predict(model, problem.x_val)
         attempt.verdict = judge(problem.task, problem.y, problem.y_val, attempt.val_pred)
-        rows = slice(0, 2048)
-        attempt.fit_verdict = judge(problem.task, problem.y, problem.y[rows],
-                                    predict(model, problem.x[rows]))
+        sample = slice(0, 2048)
+        attempt.fit_verdict = judge(problem.task, problem.y, problem.y[sample],
+                                    predict(model, problem.x[sample]))
         attempt.reason = attempt.verdict.reason
         if log.stopped in ("stuck", "time"):
             attempt.reason = f"{log.detail}; {attempt.reason}"
@@ -150,3 +177,68 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         attempt.reason = text if isinstance(err, AttemptFailed) else f"{type(err).__name__}: {text}"
     attempt.seconds = time.monotonic() - started
     return attempt
+
+
+FOLDS, REPEATS = 5, 2
+
+
+def _folds(problem: Problem, y: np.ndarray):
+    """Seeded repeated (stratified, for classes) k-fold splits of every row."""
+    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+
+    if problem.task.kind in ("binary", "multiclass"):
+        ids = class_ids(problem.task, y)
+        if np.bincount(ids)[np.bincount(ids) > 0].min() >= FOLDS:
+            splitter = RepeatedStratifiedKFold(n_splits=FOLDS, n_repeats=REPEATS,
+                                               random_state=problem.seed)
+            return list(splitter.split(np.zeros(len(y)), ids))
+    splitter = RepeatedKFold(n_splits=FOLDS, n_repeats=REPEATS, random_state=problem.seed)
+    return list(splitter.split(np.zeros(len(y))))
+
+
+def _run_folds(candidate: Candidate, problem: Problem, registry, *,
+               deadline: float | None = None) -> Attempt:
+    """Too few held-out rows to prove a repair: judge the candidate's recipe by repeated
+    k-fold over every row (each row predicted by a model that never saw it, pooled), then
+    train the model handed back on every row."""
+    started = time.monotonic()
+    x, y = problem.rows
+    predictions: list[np.ndarray | None] = [None] * REPEATS
+    splits = _folds(problem, y)
+    for i, (train, test) in enumerate(splits):
+        fold = problem.with_rows(x[train], y[train], x[test], y[test])
+        try:
+            draft = build(candidate, fold, registry)
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
+            return _failed(candidate, err, started)
+        trial = train_and_judge(candidate, draft, fold, deadline=deadline)
+        if trial.verdict is None or trial.val_pred is None:
+            trial.seconds = time.monotonic() - started
+            trial.reason = f"fold {i + 1}: {trial.reason}"
+            return trial
+        repeat = i // FOLDS
+        if predictions[repeat] is None:
+            predictions[repeat] = np.zeros((len(y),) + trial.val_pred.shape[1:], dtype="float64")
+        predictions[repeat][test] = trial.val_pred
+    verdicts = [judge(problem.task, y, y, p) for p in predictions]
+    everything = problem.with_rows(x, y, x, y)
+    final = run_attempt(candidate, everything, registry, deadline=deadline)
+    if final.verdict is None:
+        final.seconds = time.monotonic() - started
+        return final
+    metric = float(np.mean([v.metric for v in verdicts]))
+    first = verdicts[0]
+    near_constant = all(v.near_constant for v in verdicts)
+    degenerate = near_constant or not metric > first.constant + first.margin
+    reason = (f"{problem.task.metric} {metric:.3f} in {FOLDS}-fold cross-validation ({REPEATS} "
+              f"repeats) over {len(y)} rows, against the constant baseline {first.constant:.3f} "
+              f"(margin {first.margin:.3f})")
+    final.verdict = Judgement(metric, first.constant, first.margin, degenerate, near_constant,
+                              reason)
+    final.reason = reason
+    final.judged_by = f"{FOLDS}-fold cross-validation, {REPEATS} repeats, {len(y)} rows"
+    final.val_pred = predictions[0]
+    final.seconds = time.monotonic() - started
+    return final

@@ -40,7 +40,7 @@ class Draft:
     @classmethod
     def fresh(cls, problem: Problem) -> "Draft":
         core = keras().models.clone_model(problem.model)
-        return cls(core=core, setup=problem.setup)
+        return cls(core=core, setup=problem.candidate_setup)
 
     def clone_core(self, clone_function) -> None:
         """Rebuild the core with ``clone_function(layer) -> layer`` (fresh weights)."""

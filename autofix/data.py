@@ -10,6 +10,9 @@ import numpy as np
 
 from .errors import InputError, existing_file
 
+#: fewer rows than this cannot be trained on at all; below 30 nothing is held out (a repair
+#: is judged on its training rows, and the report says so)
+MIN_ROWS = 2
 X_KEYS = ("x", "X", "x_train")
 Y_KEYS = ("y", "Y", "y_train")
 X_VAL_KEYS = ("x_val", "X_val", "x_valid")
@@ -234,8 +237,9 @@ def validate_xy(x, y, *, source: str | None = None, names=("x", "y")):
             f"found inconsistent numbers of samples: {xn} has {len(x)} rows, {yn} has {len(y)}",
             path=source,
         )
-    if len(x) < 10:
-        raise InputError(f"only {len(x)} rows; autofix needs at least 10 to train and judge", path=source)
+    if len(x) < MIN_ROWS:
+        raise InputError(f"only {len(x)} row; autofix needs at least {MIN_ROWS} to train on",
+                         path=source)
     if x.dtype.kind == "b":
         x = x.astype("float32")
     if y.dtype.kind == "b":

@@ -28,6 +28,7 @@ CODES = {
     "class_imbalance": "predictions collapse onto the majority class",
     "no_signal": "a reference scikit-learn model cannot beat the constant baseline either",
     "fit_error": "the original training setup fails inside model.fit (Keras's error quoted)",
+    "below_reference": "the repair works but recovers less than 90% of what a reference model reaches",
 }
 
 #: Findings about the data that no change to the model can repair: as errors they stop the

@@ -50,14 +50,3 @@ def _unique(candidates) -> list[Candidate]:
             seen.add(candidate)
             ordered.append(candidate)
     return ordered
-
-
-def follow_up(problem, best: Candidate, findings: list[Finding], usable: dict,
-              tried: set) -> list[Candidate]:
-    """After a round with no healthy candidate: build on the best one with what its own
-    training revealed, then search its learning rate and epochs."""
-    extra = [s.name for s in fired(problem, findings, usable)]
-    options = [best.plus(*extra)]
-    if TUNER in usable and "no_signal" not in codes(findings):
-        options.append(best.plus(*extra, TUNER))
-    return [c for c in _unique(options) if c not in tried]

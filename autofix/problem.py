@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,10 +27,65 @@ class Problem:
     findings: list = field(default_factory=list)
     notes: dict = field(default_factory=dict)
     deadline: float | None = None
+    #: how candidates are judged: ``split`` (the held-out rows ``x_val``), ``folds``
+    #: (repeated k-fold over every row: too few held-out rows to prove anything), or
+    #: ``none`` (so few rows that nothing can be held out: judged on the rows it trains on)
+    holdout: str = "split"
+    stop_split: tuple | None = field(default=None, repr=False)  # cache of early_stopping_split
+    #: how every candidate trains, on top of the user's setup (the search sets it: epochs
+    #: up to a cap, chosen by early stopping); the diagnosis reruns the user's setup as is
+    policy: dict = field(default_factory=dict)
+
+    @property
+    def candidate_setup(self) -> TrainingSetup:
+        """The setup a fresh candidate starts from: the user's, under the search's policy."""
+        return self.setup.replace(**self.policy) if self.policy else self.setup
 
     @property
     def input_shape(self) -> tuple:
         return tuple(self.x.shape[1:])
+
+    @property
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every row the user gave (training and validation), for fold-based judging."""
+        if self.holdout == "none":
+            return self.x, self.y
+        return np.concatenate([self.x, self.x_val]), np.concatenate([self.y, self.y_val])
+
+    def early_stopping_split(self):
+        """(x_fit, y_fit, x_stop, y_stop): a seeded share of the training rows, held out to
+        decide when a candidate stops training (never the rows it is judged on), or None
+        when there are too few training rows to spare some."""
+        if len(self.x) < EARLY_STOPPING_MIN_ROWS:
+            return None
+        if self.stop_split is None:
+            x_fit, x_stop, y_fit, y_stop = split(self.x, self.y, self.task, seed=self.seed + 7,
+                                                 fraction=EARLY_STOPPING_SHARE)
+            self.stop_split = (x_fit, y_fit, x_stop, y_stop)
+        return self.stop_split
+
+    def with_rows(self, x, y, x_val, y_val) -> "Problem":
+        """The same problem on other rows (a fold); findings and notes are shared."""
+        return dataclasses.replace(self, x=x, y=y, x_val=x_val, y_val=y_val, holdout="split",
+                                   stop_split=None)
+
+
+#: below this many training rows, none are spared to decide when training stops
+EARLY_STOPPING_MIN_ROWS = 150
+EARLY_STOPPING_SHARE = 0.15
+#: below this many rows in all nothing can be held out; below FOLDS_BELOW validation rows a
+#: single hold-out cannot prove a repair, so candidates are judged by repeated k-fold
+NO_HOLDOUT_BELOW = 30
+FOLDS_BELOW = 100
+
+
+def holdout_mode(n_rows: int, validation_given: bool) -> str:
+    """How candidates on ``n_rows`` rows are judged (see :attr:`Problem.holdout`)."""
+    if validation_given:
+        return "split"
+    if n_rows < NO_HOLDOUT_BELOW:
+        return "none"
+    return "folds" if round(0.2 * n_rows) < FOLDS_BELOW else "split"
 
 
 def split(x: np.ndarray, y: np.ndarray, task: Task, *, seed: int = 0, fraction: float = 0.2):

@@ -31,6 +31,10 @@ class Progress:
         elif event == "diagnosis":
             codes = ", ".join(f.code for f in payload.findings if f.severity == "error") or "none"
             self.console.print(f"diagnosed in {payload.seconds:.1f}s; errors: {codes}", highlight=False)
+        elif event == "budget":
+            given = "--budget" if payload.given else "default: 10x your training's cost, 30 s..3 min"
+            seconds = f"{payload.seconds:g} s" if payload.seconds else "set after the first candidate"
+            self.console.print(f"searching within a budget of {seconds} ({given})", highlight=False)
         elif event == "distributed":
             self.console.print(payload, highlight=False)
         elif event == "attempt_start":
@@ -50,6 +54,9 @@ class Progress:
         elif event == "attempt":
             self._stop_bar()
             metric = "-" if payload.metric is None else f"{payload.metric:.3f}"
+            recovery = getattr(payload, "recovery", None)
+            if recovery is not None:
+                metric += f", {recovery:.0%} of the reference"
             style = {"healthy": "green", "degenerate": "yellow", "failed": "red"}[payload.outcome]
             self.console.print(f"  -> [{style}]{payload.outcome}[/] ({metric}, {payload.seconds:.1f}s) "
                                f"{payload.reason}", highlight=False)

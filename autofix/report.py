@@ -61,9 +61,19 @@ def verdict_line(report: dict) -> str:
         if report.get("interrupted") else ""
     if status == "repaired":
         fix = report["fix"]
-        return (f"{prefix}repaired with {' + '.join(fix['strategies'])}: {metric} "
+        line = (f"{prefix}repaired with {' + '.join(fix['strategies'])}: {metric} "
                 f"{_num(base['original'])} -> {_num(fix['metric'])} (constant baseline "
-                f"{_num(base['constant'])})")
+                f"{_num(base['constant'])}")
+        recovery = fix.get("recovery")
+        if recovery is not None:
+            line += f"; a reference model reaches {_num(base.get('reference'))}: {recovery:.0%} of it"
+        line += ")"
+        if recovery is not None and recovery < 0.9:
+            line += "; still short of what the data allows (see below_reference)"
+        judged = fix.get("judged_by")
+        if judged and judged != "held-out rows":
+            line += f"; judged by {judged}"
+        return line
     if status == "healthy":
         return (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
                 f"{_num(base['constant'])}; nothing to repair")

@@ -27,6 +27,7 @@ class RepairResult:
     fix: dict | None = None
     seconds: float = 0.0
     interrupted: bool = False
+    budget: float | None = None  # the search's time budget in seconds (default or given)
     diagnosis: object = None
     details: dict = field(default_factory=dict)
 
@@ -48,6 +49,7 @@ class RepairResult:
             "attempts": [a.to_dict() for a in self.attempts],
             "fix": self.fix,
             "seconds": round(self.seconds, 3),
+            **({"budget": self.budget} if self.budget is not None else {}),
             **({"interrupted": True} if self.interrupted else {}),
         })
 

@@ -3,8 +3,8 @@
 :class:`RepairHyperModel` builds a candidate from hyperparameters (one boolean per
 strategy, the learning rate, the epochs) and fits it with autofix's lean training, scoring
 it on the validation rows. keras-tuner's ``RandomSearch`` over it is the *blind search*
-the benchmark compares autofix with; :class:`DeadlineRandomSearchOracle` stops it when its
-time is up.
+the benchmark compares autofix with; :class:`autofix.tuning.DeadlineRandomSearchOracle`
+stops it when its time is up.
 """
 
 from __future__ import annotations
@@ -53,20 +53,6 @@ def make_hypermodel(problem: Problem, usable: dict, record: list):
     return RepairHyperModel()
 
 
-def deadline_oracle(deadline: float, **kwargs):
-    """keras-tuner's RandomSearchOracle that stops proposing trials at ``deadline``."""
-    kt = _kt()
-    from keras_tuner.src.engine import trial as trial_module
-
-    class DeadlineRandomSearchOracle(kt.oracles.RandomSearchOracle):
-        def populate_space(self, trial_id):
-            if time.monotonic() >= deadline:
-                return {"status": trial_module.TrialStatus.STOPPED, "values": None}
-            return super().populate_space(trial_id)
-
-    return DeadlineRandomSearchOracle(**kwargs)
-
-
 def blind_search(problem: Problem, usable: dict, *, seconds: float, seed: int = 0,
                  max_trials: int = 200) -> list[tuple[float, Attempt]]:
     """keras-tuner RandomSearch over the repair space for ``seconds``; returns
@@ -74,7 +60,9 @@ def blind_search(problem: Problem, usable: dict, *, seconds: float, seed: int = 
     kt = _kt()
     record: list = []
     started = time.monotonic()
-    oracle = deadline_oracle(started + seconds, objective=kt.Objective("score", "max"),
+    from .tuning import DeadlineRandomSearchOracle
+
+    oracle = DeadlineRandomSearchOracle(started + seconds, objective=kt.Objective("score", "max"),
                              max_trials=max_trials, seed=seed, max_consecutive_failed_trials=max_trials)
     with tempfile.TemporaryDirectory(prefix="autofix-blind-") as tmp:
         tuner = kt.Tuner(oracle=oracle, hypermodel=make_hypermodel(problem, usable, record),

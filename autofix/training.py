@@ -47,7 +47,16 @@ class TrainLog:
 
     losses: list = field(default_factory=list)
     epochs_planned: int = 0
-    stopped: str = "completed"  # completed | nonfinite | stuck | time | conclusive | error
+    stopped: str = "completed"  # completed | levelled | nonfinite | stuck | time | conclusive | error
+    best_epoch: int | None = None  # under early stopping: the epoch whose weights were kept
+    epoch_seconds: list = field(default_factory=list)  # wall time of each epoch
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        """A typical epoch's cost (the median; the first epoch, which also pays for tracing,
+        is left out: a run of one epoch tells nothing)."""
+        times = self.epoch_seconds[1:]
+        return float(np.median(times)) if times else None
     detail: str = ""
     seconds: float = 0.0
     update_ratio: float | None = None  # median per-step relative kernel update, 1st epoch
@@ -113,12 +122,16 @@ def _make_watch():
             if interrupts.requested():  # Ctrl-C: stop at this batch; fit() raises after
                 self.model.stop_training = True
 
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch_started = time.monotonic()
+
         def on_epoch_end(self, epoch, logs=None):
             if interrupts.requested():
                 self.model.stop_training = True
                 return
             loss = float((logs or {}).get("loss", float("nan")))
             self.log.losses.append(loss)
+            self.log.epoch_seconds.append(time.monotonic() - self._epoch_started)
             if epoch == 0 and self._kernels0:
                 ratios = []
                 for w0, w1 in zip(self._kernels0, self._kernels()):
@@ -178,29 +191,91 @@ def compile_for_training(model, setup: TrainingSetup, steps_per_epoch: int):
                   steps_per_execution=per_execution)
 
 
+def _make_held_out_stopping():
+    k = keras()
+
+    class HeldOutStopping(k.callbacks.Callback):
+        """Keras' EarlyStopping on rows held out of training, at a fraction of its cost: the
+        held-out loss is one direct forward pass per epoch, not an evaluation loop. Without
+        held-out rows it watches the training loss. The best epoch's weights are kept."""
+
+        def __init__(self, patience: int, held=None, loss_fn=None):
+            super().__init__()
+            self.patience, self.held, self.loss_fn = patience, held, loss_fn
+            self.best, self.best_epoch, self.best_weights = math.inf, None, None
+            self.wait, self.stopped_epoch = 0, 0
+
+        def _held_out_loss(self) -> float:
+            x, y = self.held
+            return float(self.loss_fn(y, self.model(x, training=False)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs if logs is not None else {}
+            if self.held is not None:
+                logs["val_loss"] = current = self._held_out_loss()
+            else:
+                current = float(logs.get("loss", math.nan))
+            if not math.isfinite(current):
+                return
+            if current < self.best:
+                self.best, self.best_epoch, self.wait = current, epoch, 0
+                self.best_weights = self.model.get_weights()
+                return
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped_epoch = epoch
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return HeldOutStopping
+
+
+def early_stopping(setup: TrainingSetup, held=None):
+    """Stop once the held-out loss (or, with no rows held out, the training loss) has not
+    improved for a while; keep the weights of the best epoch."""
+    if held is not None:
+        held = (tf().constant(held[0]), tf().constant(held[1]))
+    return _make_held_out_stopping()(max(10, int(setup.epochs) // 30), held, setup.make_loss())
+
+
 def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int = 0,
         sample_weight: np.ndarray | None = None, deadline: float | None = None,
-        reject_stuck: bool = True, extra_callbacks=(), diagnostic: bool = False) -> TrainLog:
+        reject_stuck: bool = True, extra_callbacks=(), diagnostic: bool = False,
+        validation: tuple | None = None) -> TrainLog:
     """Compile ``model`` for ``setup`` and train it; never raises for a failed run.
 
     ``diagnostic``: the run is evidence, not a candidate: it may stop as soon as its
-    weight updates settle the learning-rate question."""
+    weight updates settle the learning-rate question. ``validation``: (x, y_encoded) rows
+    held out of training that decide, under ``setup.early_stopping``, when it stops."""
     log = TrainLog(epochs_planned=int(setup.epochs))
     start = time.monotonic()
     steps = math.ceil(len(x) / max(1, setup.batch_size))
     probe_x, probe_y = x[:256], y_encoded[:256]
+    stopper = None
     try:
         compile_for_training(model, setup, steps)
         watch = _make_watch()(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
                               reject_stuck and SETTINGS.reject_stuck,
                               stop_when_conclusive=diagnostic and SETTINGS.reject_stuck)
         callbacks = [watch, *extra_callbacks]
+        if setup.early_stopping:
+            stopper = early_stopping(setup, validation)
+            callbacks.append(stopper)
         if SETTINGS.lean:
             ds = dataset(x, y_encoded, sample_weight, setup.batch_size, seed)
             model.fit(ds, epochs=int(setup.epochs), verbose=0, callbacks=callbacks)
         else:
             model.fit(x, y_encoded, sample_weight=sample_weight, batch_size=setup.batch_size,
                       epochs=int(setup.epochs), verbose=0, callbacks=callbacks)
+        if stopper is not None and log.stopped == "completed":
+            log.best_epoch = None if stopper.best_epoch is None else stopper.best_epoch + 1
+            if stopper.stopped_epoch > 0:
+                log.stopped = "levelled"
+                log.detail = (f"stopped at epoch {log.epochs_run}: the held-out loss had not "
+                              f"improved since epoch {log.best_epoch}")
     except Exception as err:  # noqa: BLE001 - a failed candidate is recorded, not raised
         log.stopped = "error"
         log.detail = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"

@@ -217,7 +217,7 @@ def test_prepare_is_quiet_on_finite_data_and_refuses_too_few_finite_rows():
     x, y = rng.normal(size=(40, 3)), rng.normal(size=40)
     problem, early = prepare(_tiny_model(), x, y)
     assert early == [] and len(problem.x) + len(problem.x_val) == 40
-    x[:35, 1] = np.nan
+    x[:39, 1] = np.nan
     with pytest.raises(InputError, match="free of NaN"):
         prepare(_tiny_model(), x, y)
 

@@ -159,8 +159,10 @@ def static_diagnosis(problem: Problem) -> Diagnosis:
     diagnosis.given = judge(task, problem.y, problem.y_val, diagnosis.given_pred)
     if not constant:
         try:
+            folds = problem.holdout != "split"
+            x_ref, y_ref = problem.rows if folds else (problem.x, problem.y)
             diagnosis.reference = data_checks.reference_signal(
-                task, problem.x, problem.y, problem.x_val, problem.y_val, problem.seed)
+                task, x_ref, y_ref, problem.x_val, problem.y_val, problem.seed, folds=folds)
         except Exception:  # noqa: BLE001 - evidence only
             diagnosis.reference = {}
     diagnosis.refresh()

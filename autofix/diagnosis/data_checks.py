@@ -285,39 +285,91 @@ def _recodings(flat: np.ndarray, ids: np.ndarray, seed: int) -> list[tuple]:
     return found
 
 
-def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0) -> dict:
-    """How far a quick scikit-learn model gets: evidence of whether y is learnable from x."""
+def _reference_models(task: Task, seed: int) -> dict:
+    """Two quick, different references: boosted trees and a linear model on standardized
+    features (whichever scores higher stands for what the data allows)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if task.kind == "regression":
+        return {"gradient boosting": HistGradientBoostingRegressor(
+                    max_iter=100, early_stopping=False, random_state=seed),
+                "ridge regression": make_pipeline(StandardScaler(), RidgeCV())}
+    return {"gradient boosting": HistGradientBoostingClassifier(
+                max_iter=100, early_stopping=False, random_state=seed),
+            "logistic regression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))}
+
+
+def _as_predictions(task: Task, est, proba_or_values: np.ndarray) -> np.ndarray:
+    """sklearn's output in the shape autofix judges (values; class probabilities by id)."""
+    if task.kind == "regression":
+        return proba_or_values.reshape(-1, 1)
+    classes = est.classes_ if hasattr(est, "classes_") else est[-1].classes_
+    pred = np.zeros((len(proba_or_values), max(task.n_classes, 2, int(np.max(classes)) + 1)))
+    pred[:, classes] = proba_or_values
+    if task.n_classes <= 2 and task.label_format == "ids":
+        pred = pred[:, 1:2]
+    return pred
+
+
+def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0, *,
+                     folds: bool = False) -> dict:
+    """How far quick scikit-learn models get (the better of boosted trees and a linear
+    model): evidence of whether y is learnable from x, and the target a repair aims at.
+    ``folds``: too few rows to hold some out; ``x``/``y`` are every row and the score is
+    out of fold (5-fold cross-validation)."""
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     from ..judge import judge
 
+    if task.kind == "multilabel":
+        return {}
     n = min(len(x), 2000)
-    flat = x[:n].reshape(n, -1)
-    flat_val = x_val.reshape(len(x_val), -1)
+    flat = x[:n].reshape(n, -1).astype("float64")
+    flat_val = x_val.reshape(len(x_val), -1).astype("float64")
     rng = np.random.default_rng(seed)
     if flat.shape[1] > 128:
         cols = np.sort(rng.choice(flat.shape[1], 128, replace=False))
         flat, flat_val = flat[:, cols], flat_val[:, cols]
     yy = y[:n]
-    if task.kind == "multilabel":
-        return {}
     if task.kind == "regression":
         target = yy.reshape(len(yy), -1)
         if target.shape[1] != 1:
             return {}
-        est = HistGradientBoostingRegressor(max_iter=40, early_stopping=False, random_state=seed)
-        est.fit(flat, target[:, 0])
-        pred = est.predict(flat_val).reshape(-1, 1)
+        fit_y = target[:, 0]
     else:
-        ids = class_ids(task, yy)
-        if len(np.unique(ids)) < 2:
+        fit_y = class_ids(task, yy)
+        if len(np.unique(fit_y)) < 2:
             return {}
-        est = HistGradientBoostingClassifier(max_iter=40, early_stopping=False, random_state=seed)
-        est.fit(flat, ids)
-        proba = est.predict_proba(flat_val)
-        pred = np.zeros((len(flat_val), max(task.n_classes, 2)))
-        pred[:, est.classes_] = proba
-        if task.n_classes <= 2 and task.label_format == "ids":
-            pred = pred[:, 1:2]
-    verdict = judge(task, y, y_val, pred)
-    return {"metric": verdict.metric, "constant": verdict.constant, "degenerate": verdict.degenerate}
+    if task.kind == "regression":
+        splitter = KFold(5, shuffle=True, random_state=seed)
+    else:
+        counts = np.bincount(fit_y)
+        splitter = StratifiedKFold(max(2, min(5, int(counts[counts > 0].min()))), shuffle=True,
+                                   random_state=seed)
+    best = None
+    # one thread: OpenMP's spinning threads cost 30x on a busy machine for data this small
+    with threadpool_limits(1):
+        for name, est in _reference_models(task, seed).items():
+            method = "predict" if task.kind == "regression" else "predict_proba"
+            try:
+                if folds:
+                    raw = cross_val_predict(est, flat, fit_y, cv=splitter, method=method)
+                    est.fit(flat, fit_y)
+                    verdict = judge(task, yy, yy, _as_predictions(task, est, raw))
+                else:
+                    est.fit(flat, fit_y)
+                    raw = getattr(est, method)(flat_val)
+                    verdict = judge(task, y, y_val, _as_predictions(task, est, raw))
+            except ValueError:  # e.g. too few rows of a class for the folds
+                continue
+            if best is None or verdict.metric > best[1].metric:
+                best = (name, verdict)
+    if best is None:
+        return {}
+    name, verdict = best
+    return {"metric": verdict.metric, "constant": verdict.constant,
+            "degenerate": verdict.degenerate, "model": name}

@@ -1,4 +1,4 @@
-"""Move the learning rate back to a sane value for its optimizer."""
+"""Set the learning rate by measuring it: a range test on the candidate as built so far."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import inspect
 
 from .._tf import keras
 from ..findings import codes
+from ..lr_finder import range_test
+from ..training import encode_targets
 from .base import Strategy, register
 
 
@@ -19,22 +21,45 @@ def default_learning_rate(optimizer: str) -> float:
     return float(value) if isinstance(value, (int, float)) else 1e-3
 
 
+def guessed_learning_rate(setup, found: set) -> float:
+    """The fallback when the range test gives no curve: back towards the optimizer's
+    default, ten times lower if the rate diverged."""
+    lr, default = setup.learning_rate, default_learning_rate(setup.optimizer)
+    if "learning_rate_too_low" in found and "learning_rate_too_high" not in found:
+        return max(default, lr * 10)
+    return min(default, lr / 10)
+
+
+def measured_learning_rate(draft, problem) -> dict:
+    """A range test over the draft's training model on the training rows (cached per
+    recipe, so the folds of a small-data judgement share one measurement)."""
+    key = ("range_test", draft.recipe, draft.setup.optimizer, draft.setup.loss,
+           draft.setup.batch_size, draft.setup.clipnorm)
+    if key not in problem.notes:
+        model = draft.assemble(problem.input_shape, for_training=True)
+        targets = encode_targets(problem.task, draft.setup, draft.training_targets(problem.y),
+                                 draft.output_units)
+        problem.notes[key] = range_test(model, draft.setup, problem.x, targets,
+                                        seed=problem.seed).to_dict()
+    return problem.notes[key]
+
+
 @register
 class AdjustLearningRate(Strategy):
     name = "adjust_learning_rate"
-    summary = "bring the learning rate back to its optimizer's sane range (10x down if it diverged)"
+    summary = ("measure the learning rate with a range test (exponential sweep, fastai's valley "
+               "pick) instead of guessing it")
     answers = frozenset({"learning_rate_too_high", "learning_rate_too_low"})
     order = 94
     example_scenario = "learning_rate_too_low"
     tuning = True
 
     def apply(self, draft, problem) -> None:
-        lr = draft.setup.learning_rate
-        default = default_learning_rate(draft.setup.optimizer)
-        found = codes(problem.findings)
-        if "learning_rate_too_low" in found and "learning_rate_too_high" not in found:
-            new = max(default, lr * 10)
-        else:
-            new = min(default, lr / 10)
-        draft.setup = draft.setup.replace(learning_rate=float(f"{new:.3g}"))
+        test = measured_learning_rate(draft, problem)
+        lr = test["suggestion"]
+        if lr is None:
+            lr = float(f"{guessed_learning_rate(draft.setup, codes(problem.findings)):.3g}")
+            test = {**test, "fallback": "no usable range-test curve: a guess"}
+        draft.setup = draft.setup.replace(learning_rate=float(lr))
         draft.params["learning_rate"] = draft.setup.learning_rate
+        draft.params["range_test"] = test

@@ -1,25 +1,23 @@
-"""Train for longer when the loss was still falling, stopping once it levels off."""
+"""Give a run that was still learning more room: a higher epoch cap, early stopping on."""
 
 from __future__ import annotations
 
-from .._tf import keras
 from .base import Strategy, register
 
-MAX_EPOCHS = 300
+MAX_EPOCHS = 1000
 
 
 @register
 class ExtendTraining(Strategy):
     name = "extend_training"
-    summary = "train up to 4x longer (at least 40 epochs), stopping when the training loss levels off"
+    summary = ("train longer (twice the epoch cap, at least 100), stopping once the held-out "
+               "loss stops improving")
     answers = frozenset({"undertrained"})
     order = 96
     example_scenario = "too_few_epochs"
     tuning = True
 
     def apply(self, draft, problem) -> None:
-        epochs = min(MAX_EPOCHS, max(40, 4 * draft.setup.epochs))
-        draft.setup = draft.setup.replace(epochs=epochs)
-        draft.callbacks.append(keras().callbacks.EarlyStopping(
-            monitor="loss", patience=8, min_delta=1e-4, restore_best_weights=False))
+        epochs = min(MAX_EPOCHS, max(100, 2 * draft.setup.epochs))
+        draft.setup = draft.setup.replace(epochs=epochs, early_stopping=True)
         draft.params["epochs"] = epochs

@@ -1,8 +1,10 @@
-"""Search the learning rate and the number of epochs with keras-tuner.
+"""Refine the learning rate and batch size with keras-tuner, around a measured start.
 
-The search runs on an inner split of the training rows (never the validation rows the
-repair is judged on), in a temporary directory, silent and seeded. The winning values
-become the candidate's training setup.
+The first trial is the learning rate a range test measured on the candidate as built so far
+(keras-tuner's defaults); the trials after it sample a decade either side of it and the
+batch sizes around the user's. Each trial trains with early stopping on rows held out of the
+training rows and is scored there: never on the validation rows the repair is judged on.
+The search runs in a temporary folder, silent, seeded, and stops at the repair's deadline.
 """
 
 from __future__ import annotations
@@ -11,54 +13,76 @@ import math
 import tempfile
 import time
 
+import keras_tuner as kt
+
+from ..candidate import build
+from ..judge import judge
+from ..problem import split
+from ..training import encode_targets, fit, predict
+from ..tuning import SeededRandomSearchOracle
+from .adjust_learning_rate import measured_learning_rate
 from .base import Strategy, register
 
 MAX_TRIALS = 5
-MAX_ROWS = 2048
+MAX_ROWS = 4096
+
+
+class TrainingHyperModel(kt.HyperModel):
+    """Builds the candidate's draft fresh per trial; fits it with the trial's learning rate
+    and batch size; scores it on held-out training rows."""
+
+    def __init__(self, problem, prefix, registry_, start_lr: float, rows):
+        super().__init__()
+        self.problem, self.prefix, self.registry, self.start_lr = problem, prefix, registry_, start_lr
+        self.x_fit, self.y_fit, self.x_check, self.y_check = rows
+        self.draft = None
+
+    def build(self, hp):
+        base = self.problem.setup.batch_size
+        hp.Float("learning_rate", self.start_lr / 10, min(self.start_lr * 10, 10.0),
+                 sampling="log", default=self.start_lr)
+        hp.Choice("batch_size", sorted({max(8, base // 2), base, base * 2}), default=base)
+        self.draft = build(self.prefix, self.problem, self.registry)
+        return self.draft.assemble(self.problem.input_shape, for_training=True)
+
+    def fit(self, hp, model, *args, **kwargs):
+        draft, problem = self.draft, self.problem
+        draft.setup = draft.setup.replace(learning_rate=hp.get("learning_rate"),
+                                          batch_size=hp.get("batch_size"))
+
+        def targets(y):
+            return encode_targets(problem.task, draft.setup, draft.training_targets(y),
+                                  draft.output_units)
+
+        log = fit(model, draft.setup, self.x_fit, targets(self.y_fit), seed=problem.seed,
+                  deadline=problem.deadline, validation=(self.x_check, targets(self.y_check)))
+        if not log.finite or log.stopped == "error":
+            return {"score": -1e9}
+        verdict = judge(problem.task, self.y_fit, self.y_check,
+                        predict(draft.assemble(problem.input_shape), self.x_check))
+        score = verdict.metric if math.isfinite(verdict.metric) else -1e9
+        return {"score": score - (1.0 if verdict.near_constant else 0.0)}
+
+
+def _rows(problem):
+    held = problem.early_stopping_split()
+    if held is not None:
+        x_fit, y_fit, x_check, y_check = held
+        return x_fit[:MAX_ROWS], y_fit[:MAX_ROWS], x_check, y_check
+    x_fit, x_check, y_fit, y_check = split(problem.x, problem.y, problem.task,
+                                           seed=problem.seed + 1)
+    return x_fit, y_fit, x_check, y_check
 
 
 def _search(draft, problem, registry_) -> dict:
-    import keras_tuner as kt
-
-    from ..candidate import build
-    from ..judge import judge
-    from ..problem import split
-    from ..training import encode_targets, fit, predict
-
-    x_fit, x_check, y_fit, y_check = split(problem.x[:MAX_ROWS], problem.y[:MAX_ROWS],
-                                            problem.task, seed=problem.seed + 1)
-    base_epochs = int(draft.setup.epochs)
-    epoch_choices = sorted({base_epochs, max(20, 2 * base_epochs), max(40, 4 * base_epochs)})
-    base_lr = float(draft.setup.learning_rate)
-    prefix = draft.recipe
-    input_shape = problem.input_shape
-
-    class TrainingHyperModel(kt.HyperModel):
-        def build(self, hp):
-            hp.Float("learning_rate", 1e-4, 3e-2, sampling="log", default=min(max(base_lr, 1e-4), 3e-2))
-            hp.Choice("epochs", epoch_choices, default=base_epochs)
-            self.draft = build(prefix, problem, registry_)
-            return self.draft.assemble(input_shape, for_training=True)
-
-        def fit(self, hp, model, *args, **kwargs):
-            d = self.draft
-            d.setup = d.setup.replace(learning_rate=hp.get("learning_rate"), epochs=hp.get("epochs"))
-            targets = encode_targets(problem.task, d.setup, d.training_targets(y_fit), d.output_units)
-            log = fit(model, d.setup, x_fit, targets, seed=problem.seed, deadline=problem.deadline)
-            if not log.finite or log.stopped == "error":
-                return {"score": -1e9}
-            deployed = d.assemble(input_shape)
-            verdict = judge(problem.task, y_fit, y_check, predict(deployed, x_check))
-            score = verdict.metric if math.isfinite(verdict.metric) else -1e9
-            return {"score": score - (1.0 if verdict.near_constant else 0.0)}
-
-    from ..search import deadline_oracle
-
+    start_lr = measured_learning_rate(draft, problem)["suggestion"] or draft.setup.learning_rate
+    hypermodel = TrainingHyperModel(problem, draft.recipe, registry_, float(start_lr),
+                                    _rows(problem))
     stop_at = problem.deadline if problem.deadline is not None else float("inf")
-    oracle = deadline_oracle(stop_at, objective=kt.Objective("score", "max"),
-                             max_trials=MAX_TRIALS, seed=problem.seed)
+    oracle = SeededRandomSearchOracle(stop_at, objective=kt.Objective("score", "max"),
+                                      max_trials=MAX_TRIALS, seed=problem.seed)
     with tempfile.TemporaryDirectory(prefix="autofix-tune-") as tmp:
-        tuner = kt.Tuner(oracle=oracle, hypermodel=TrainingHyperModel(), directory=tmp,
+        tuner = kt.Tuner(oracle=oracle, hypermodel=hypermodel, directory=tmp,
                          project_name="tune_training", overwrite=True)
         started = time.monotonic()
         tuner.search(verbose=0)
@@ -67,7 +91,8 @@ def _search(draft, problem, registry_) -> dict:
             raise TimeoutError("no time left for the learning-rate search")
         best = found[0]
         return {"learning_rate": float(f"{best.get('learning_rate'):.3g}"),
-                "epochs": int(best.get("epochs")),
+                "batch_size": int(best.get("batch_size")),
+                "start_learning_rate": float(f"{start_lr:.3g}"),
                 "trials": len(tuner.oracle.trials),
                 "search_seconds": round(time.monotonic() - started, 2)}
 
@@ -75,7 +100,8 @@ def _search(draft, problem, registry_) -> dict:
 @register
 class TuneTraining(Strategy):
     name = "tune_training"
-    summary = "keras-tuner search over learning rate and epochs on an inner split of the training rows"
+    summary = ("keras-tuner search over learning rate and batch size, starting from a measured "
+               "learning rate, scored on rows held out of the training rows")
     answers = frozenset({"learning_rate_too_high", "learning_rate_too_low", "undertrained",
                          "degenerate_predictions"})
     order = 99
@@ -93,5 +119,6 @@ class TuneTraining(Strategy):
         if key not in problem.notes:
             problem.notes[key] = _search(draft, problem, registry())
         chosen = problem.notes[key]
-        draft.setup = draft.setup.replace(learning_rate=chosen["learning_rate"], epochs=chosen["epochs"])
+        draft.setup = draft.setup.replace(learning_rate=chosen["learning_rate"],
+                                          batch_size=chosen["batch_size"])
         draft.params.update(chosen)

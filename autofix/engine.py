@@ -1,0 +1,237 @@
+"""The repair search: from targeted repairs to a textbook rebuild, until a candidate reaches
+what the data allows or the budget runs out.
+
+Rounds, each built from what the previous one showed:
+
+1. the targeted repairs the diagnosis calls for (every error finding answered at once, then
+   the warnings too, then the model fixes alone);
+2. the best of those with its learning rate measured by a range test (and gradients
+   clipped if its loss went NaN);
+3. the same refined by keras-tuner (learning rate and batch size around the measured one);
+4. the textbook rebuild (fresh init, the task's head and loss, normalization, Adam,
+   early stopping), a safety net for what the targeted repairs did not reach.
+
+Every candidate trains with early stopping on rows held out of the training rows, up to an
+epoch cap. The search stops as soon as a candidate recovers :data:`TARGET_RECOVERY` of the
+reference model's gain over the constant baseline; otherwise it returns the best candidate
+by validation metric once the rounds or the budget run out.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from . import interrupts
+from .attempt import Attempt, run_attempt
+from .candidate import Candidate
+from .diagnosis import add_rerun, training_checks
+from .findings import codes
+from .planner import plan
+
+TARGET_RECOVERY = 0.9
+#: two candidates whose metrics are this close are equally good: the earlier (more
+#: targeted, smaller) repair is kept
+TIE = 0.01
+MAX_EPOCHS = 300
+#: the default budget: this many times the user's own training, within these bounds
+BUDGET_FACTOR, MIN_BUDGET, MAX_BUDGET = 10.0, 30.0, 180.0
+#: no candidate may take more than this share of the time left
+CANDIDATE_SHARE = 0.6
+REBUILD, TUNER, MEASURE, CLIP = "rebuild", "tune_training", "adjust_learning_rate", "clip_gradients"
+
+
+def epoch_cap(user_epochs: int) -> int:
+    """How long a candidate may train (early stopping usually ends it sooner): at least the
+    user's own epochs, otherwise 4x them within [100, MAX_EPOCHS]."""
+    return max(int(user_epochs), min(MAX_EPOCHS, max(100, 4 * int(user_epochs))))
+
+
+@dataclass
+class Target:
+    """What the data allows, from the diagnosis's reference model: a candidate's recovery is
+    ``(metric - constant) / (reference - constant)``."""
+
+    constant: float | None = None
+    reference: float | None = None
+
+    @classmethod
+    def from_reference(cls, reference: dict | None) -> "Target":
+        if not reference or reference.get("degenerate", True):
+            return cls()
+        return cls(reference.get("constant"), reference.get("metric"))
+
+    @property
+    def known(self) -> bool:
+        return (self.reference is not None and self.constant is not None
+                and self.reference > self.constant)
+
+    def recovery(self, metric: float | None) -> float | None:
+        if metric is None or not self.known or not math.isfinite(metric):
+            return None
+        return float((metric - self.constant) / (self.reference - self.constant))
+
+    def reached(self, attempt: Attempt) -> bool:
+        if attempt.degenerate:
+            return False
+        return not self.known or (attempt.recovery or 0.0) >= TARGET_RECOVERY
+
+
+@dataclass
+class Budget:
+    """The search's time: the user's ``--budget``, or a default that scales with the user's
+    own training cost (known once one training run has been timed)."""
+
+    started: float
+    seconds: float | None = None
+    given: bool = False
+
+    @property
+    def deadline(self) -> float:
+        return self.started + (self.seconds if self.seconds is not None else MAX_BUDGET)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def settle(self, epoch_seconds: float | None, user_epochs: int) -> None:
+        """Fix the default budget from the measured cost of one epoch."""
+        if self.given or self.seconds is not None or not epoch_seconds:
+            return
+        self.seconds = round(min(MAX_BUDGET, max(MIN_BUDGET, BUDGET_FACTOR * epoch_seconds
+                                                 * user_epochs)), 1)
+
+
+def epoch_seconds(log, rows_trained: int, rows_total: int) -> float | None:
+    """Seconds one epoch over ``rows_total`` rows costs, from a timed training run."""
+    per_epoch = None if log is None else log.seconds_per_epoch
+    if not per_epoch:
+        return None
+    return per_epoch * max(1.0, rows_total / max(rows_trained, 1))
+
+
+def best_attempt(attempts: list[Attempt]) -> Attempt | None:
+    """The best non-degenerate attempt by metric; among near-ties the earliest."""
+    good = [a for a in attempts if not a.degenerate and a.metric is not None]
+    if not good:
+        return None
+    top = max(a.metric for a in good)
+    return next(a for a in good if a.metric >= top - TIE)
+
+
+def strongest(attempts: list[Attempt]) -> Attempt | None:
+    """The attempt with the highest metric, degenerate or not (what to build on)."""
+    scored = [a for a in attempts if a.metric is not None]
+    return max(scored, key=lambda a: a.metric) if scored else None
+
+
+class Search:
+    """One repair search over ``usable`` strategies; attempts are appended to a list the
+    caller owns, so that an interrupt keeps every attempt finished so far."""
+
+    def __init__(self, problem, diagnosis, usable: dict, budget: Budget, *, notify,
+                 forced: bool = False):
+        self.problem, self.diagnosis, self.usable = problem, diagnosis, dict(usable)
+        self.budget, self.notify, self.forced = budget, notify, forced
+        self.target = Target.from_reference(diagnosis.reference)
+        self.tried: set = set()
+        problem.policy = {"epochs": epoch_cap(problem.setup.epochs), "early_stopping": True}
+        problem.deadline = budget.deadline
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, attempts: list) -> None:
+        rounds = [self.first_round, self.measured_round, self.tuned_round, self.rebuild_round]
+        for make_round in rounds:
+            queue = make_round(attempts)
+            if self._run_round(queue, attempts):
+                return
+            if self.budget.left() <= 0 or self.hopeless(attempts):
+                return
+
+    def _run_round(self, queue: list, attempts: list) -> bool:
+        """Train the round's candidates in order; True once one reaches the target."""
+        while queue:
+            candidate = queue.pop(0)
+            if candidate in self.tried or not candidate.strategies:
+                continue
+            if self.budget.left() <= 0:
+                return False
+            interrupts.check()
+            self.tried.add(candidate)
+            attempt = self._try(candidate)
+            attempts.append(attempt)
+            self.notify("attempt", attempt)
+            if self.target.reached(attempt):
+                return True
+            if attempt.broken_strategy:  # drop the strategy that raised, everywhere
+                broken = attempt.broken_strategy
+                self.usable.pop(broken, None)
+                queue[:] = [c.without(broken) for c in queue]
+            if attempt.degenerate and not self.diagnosis.reran:
+                # the cheap evidence did not suffice: gather the rest, then plan with it
+                add_rerun(self.problem, self.diagnosis)
+                self.problem.findings = self.diagnosis.findings
+                self.notify("diagnosis", self.diagnosis)
+                queue[:0] = plan(self.problem, self.diagnosis.findings, self.usable)
+        return False
+
+    def _try(self, candidate: Candidate) -> Attempt:
+        self.notify("attempt_start", candidate)
+        self.problem.deadline = self.budget.deadline
+        share = time.monotonic() + CANDIDATE_SHARE * max(self.budget.left(), 0.0)
+        attempt = run_attempt(candidate, self.problem, self.usable, deadline=share)
+        attempt.recovery = self.target.recovery(attempt.metric)
+        if attempt.log is not None:
+            x_rows = len(self.problem.rows[0]) if self.problem.holdout == "folds" else len(self.problem.x)
+            self.budget.settle(epoch_seconds(attempt.log, x_rows, x_rows), self.problem.setup.epochs)
+            self.problem.deadline = self.budget.deadline
+        return attempt
+
+    def hopeless(self, attempts: list) -> bool:
+        """No signal in the data by the reference's account, and nothing learned it either:
+        more rounds would only spend the budget."""
+        return ("no_signal" in codes(self.diagnosis.findings)
+                and all(a.degenerate for a in attempts))
+
+    # -- the rounds -----------------------------------------------------------------------
+    def first_round(self, attempts: list) -> list:
+        queue = plan(self.problem, self.diagnosis.findings, self.usable)
+        queue = [c for c in queue if REBUILD not in c.strategies and TUNER not in c.strategies]
+        if self.forced and not queue:  # the user named strategies that no finding calls for
+            names = [n for n in self.usable if n != TUNER]
+            queue = [Candidate.of([n]) for n in names] + [Candidate.of(names)]
+        return queue
+
+    def _base(self, attempts: list) -> Candidate:
+        """What the later rounds build on: the best candidate so far, without the
+        training-only strategies that those rounds replace."""
+        best = best_attempt(attempts) or strongest(attempts)
+        if best is None:
+            return Candidate()
+        drop = {MEASURE, TUNER}
+        return Candidate.of([s for s in best.candidate.strategies if s not in drop])
+
+    def measured_round(self, attempts: list) -> list:
+        if MEASURE not in self.usable:
+            return []
+        base = self._base(attempts)
+        if REBUILD in base.strategies:
+            return []
+        best = strongest(attempts)
+        extra = []
+        if best is not None and best.log is not None and CLIP in self.usable and \
+                training_checks.nonfinite_loss(best.log):
+            extra.append(CLIP)
+        names = sorted([*base.strategies, *extra, MEASURE], key=lambda n: self.usable[n].order)
+        return [Candidate.of(names)]
+
+    def tuned_round(self, attempts: list) -> list:
+        if TUNER not in self.usable:
+            return []
+        base = self._base(attempts)
+        if REBUILD in base.strategies:
+            return []
+        return [base.plus(TUNER)]
+
+    def rebuild_round(self, attempts: list) -> list:
+        return [Candidate.of([REBUILD])] if REBUILD in self.usable else []
