@@ -87,11 +87,16 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
             raise InputError("fewer than 10 rows are free of NaN/inf; clean the data first")
     units = output_units(model)
     loss = getattr(model, "loss", None)
+    from .modelio import output_activation
     from .setup import canonical_loss
 
     loss_name = canonical_loss(loss)[0] if loss is not None else ""
     regression_setup = loss_name in REGRESSION_LOSSES and loss_name not in PROBABILISTIC_LOSSES
-    task_info = infer_task(y, task, output_units=units, regression_setup=regression_setup)
+    classification_setup = loss_name in PROBABILISTIC_LOSSES and (
+        units > 1 or loss_name == "sparse_categorical_crossentropy")
+    task_info = infer_task(y, task, output_units=units, regression_setup=regression_setup,
+                           classification_setup=classification_setup,
+                           output_activation=output_activation(model)[1])
     setup = setup_from_model(model, task_info, epochs=int(epochs), batch_size=int(batch_size))
     if x_val is None:
         x, x_val, y, y_val = split(x, y, task_info, seed=seed)

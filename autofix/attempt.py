@@ -118,7 +118,9 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
     attempt = Attempt(candidate)
     try:
         model = model or draft.assemble(problem.input_shape, for_training=True)
-        targets = encode_targets(problem.task, draft.setup, draft.training_targets(problem.y),
+        # labels a strategy recoded (scaled class ids) are trained and judged as recoded
+        task, labels = draft.task_for(problem.task), draft.labels
+        targets = encode_targets(task, draft.setup, draft.training_targets(problem.y),
                                  draft.output_units)
         log = fit(model, draft.setup, problem.x, targets, seed=problem.seed,
                   sample_weight=sample_weights(draft, problem), deadline=deadline,
@@ -134,9 +136,9 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.make_loss())
         attempt.setup = draft.setup
         attempt.val_pred = predict(model, problem.x_val)
-        attempt.verdict = judge(problem.task, problem.y, problem.y_val, attempt.val_pred)
+        attempt.verdict = judge(task, labels(problem.y), labels(problem.y_val), attempt.val_pred)
         rows = slice(0, 2048)
-        attempt.fit_verdict = judge(problem.task, problem.y, problem.y[rows],
+        attempt.fit_verdict = judge(task, labels(problem.y), labels(problem.y[rows]),
                                     predict(model, problem.x[rows]))
         attempt.reason = attempt.verdict.reason
         if log.stopped in ("stuck", "time"):

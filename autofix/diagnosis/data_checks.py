@@ -222,9 +222,9 @@ def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0) -> dict:
         est = HistGradientBoostingClassifier(max_iter=40, early_stopping=False, random_state=seed)
         est.fit(flat, ids)
         proba = est.predict_proba(flat_val)
-        pred = np.zeros((len(flat_val), max(task.n_classes, 2)))
+        pred = np.zeros((len(flat_val), max(task.width, int(est.classes_.max()) + 1, 2)))
         pred[:, est.classes_] = proba
         if task.n_classes <= 2 and task.label_format == "ids":
-            pred = pred[:, 1:2]
+            pred = proba[:, -1:]  # one unit: the probability of the larger class
     verdict = judge(task, y, y_val, pred)
     return {"metric": verdict.metric, "constant": verdict.constant, "degenerate": verdict.degenerate}

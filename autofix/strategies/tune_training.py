@@ -43,12 +43,13 @@ def _search(draft, problem, registry_) -> dict:
         def fit(self, hp, model, *args, **kwargs):
             d = self.draft
             d.setup = d.setup.replace(learning_rate=hp.get("learning_rate"), epochs=hp.get("epochs"))
-            targets = encode_targets(problem.task, d.setup, d.training_targets(y_fit), d.output_units)
+            task = d.task_for(problem.task)  # recoded labels (scaled ids) as the attempt sees them
+            targets = encode_targets(task, d.setup, d.training_targets(y_fit), d.output_units)
             log = fit(model, d.setup, x_fit, targets, seed=problem.seed, deadline=problem.deadline)
             if not log.finite or log.stopped == "error":
                 return {"score": -1e9}
             deployed = d.assemble(input_shape)
-            verdict = judge(problem.task, y_fit, y_check, predict(deployed, x_check))
+            verdict = judge(task, d.labels(y_fit), d.labels(y_check), predict(deployed, x_check))
             score = verdict.metric if math.isfinite(verdict.metric) else -1e9
             return {"score": score - (1.0 if verdict.near_constant else 0.0)}
 
