@@ -98,11 +98,16 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
                                  "clean the validation data first")
     units = output_units(model)
     loss = getattr(model, "loss", None)
+    from .modelio import output_activation
     from .setup import canonical_loss
 
     loss_name = canonical_loss(loss)[0] if loss is not None else ""
     regression_setup = loss_name in REGRESSION_LOSSES and loss_name not in PROBABILISTIC_LOSSES
-    task_info = infer_task(y, task, output_units=units, regression_setup=regression_setup)
+    classification_setup = loss_name in PROBABILISTIC_LOSSES and (
+        units > 1 or loss_name == "sparse_categorical_crossentropy")
+    task_info = infer_task(y, task, output_units=units, regression_setup=regression_setup,
+                           classification_setup=classification_setup,
+                           output_activation=output_activation(model)[1])
     setup = setup_from_model(model, task_info, epochs=int(epochs), batch_size=int(batch_size))
     holdout = holdout_mode(len(x), validation_given=x_val is not None)
     if holdout == "none":  # too few rows to hold any out: judged on the rows it trains on

@@ -127,8 +127,8 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
     return attempt
 
 
-def _targets(problem: Problem, draft, y: np.ndarray) -> np.ndarray:
-    return encode_targets(problem.task, draft.setup, draft.training_targets(y), draft.output_units)
+def _targets(task, draft, y: np.ndarray) -> np.ndarray:
+    return encode_targets(task, draft.setup, draft.training_targets(y), draft.output_units)
 
 
 def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None,
@@ -140,12 +140,14 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
     attempt = Attempt(candidate)
     try:
         model = model or draft.assemble(problem.input_shape, for_training=True)
+        # labels a strategy recoded (scaled class ids) are trained and judged as recoded
+        task, labels = draft.task_for(problem.task), draft.labels
         rows = problem.early_stopping_split() if draft.setup.early_stopping else None
         x_fit, y_fit, held = problem.x, problem.y, None
         if rows is not None:
             x_fit, y_fit, x_stop, y_stop = rows
-            held = (x_stop, _targets(problem, draft, y_stop))
-        log = fit(model, draft.setup, x_fit, _targets(problem, draft, y_fit), seed=problem.seed,
+            held = (x_stop, _targets(task, draft, y_stop))
+        log = fit(model, draft.setup, x_fit, _targets(task, draft, y_fit), seed=problem.seed,
                   sample_weight=sample_weights(draft, problem.task, y_fit), deadline=deadline,
                   extra_callbacks=[*draft.callbacks, *_epoch_events(problem)], validation=held)
         attempt.log = log
@@ -161,9 +163,9 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.make_loss())
         attempt.setup = draft.setup
         attempt.val_pred = predict(model, problem.x_val)
-        attempt.verdict = judge(problem.task, problem.y, problem.y_val, attempt.val_pred)
+        attempt.verdict = judge(task, labels(problem.y), labels(problem.y_val), attempt.val_pred)
         sample = slice(0, 2048)
-        attempt.fit_verdict = judge(problem.task, problem.y, problem.y[sample],
+        attempt.fit_verdict = judge(task, labels(problem.y), labels(problem.y[sample]),
                                     predict(model, problem.x[sample]))
         attempt.reason = attempt.verdict.reason
         if log.stopped in ("stuck", "time"):

@@ -15,6 +15,7 @@ import numpy as np
 from ._tf import keras
 from .setup import TrainingSetup, output_units
 from .problem import Problem
+from .task import Task, divided_task
 
 
 @dataclass
@@ -25,6 +26,9 @@ class Draft:
     input before it (e.g. a Normalization), ``postprocess`` layers after it (e.g. the
     Rescaling that undoes target scaling), so the assembled model stays a drop-in
     replacement. ``target_shift``/``target_scale`` transform ``y`` for training only.
+    ``label_divisor`` recodes class labels that are ids scaled by a constant (0, 10, ...,
+    90 -> 0..9): the candidate is trained and judged on the recoded ids
+    (:meth:`labels`, :meth:`task_for`), and its unit k is the class labelled k * divisor.
     """
 
     core: object
@@ -33,6 +37,7 @@ class Draft:
     postprocess: list = field(default_factory=list)
     target_shift: np.ndarray | None = None
     target_scale: np.ndarray | None = None
+    label_divisor: float | None = None
     params: dict = field(default_factory=dict)
     callbacks: list = field(default_factory=list)
     recipe: object = None  # the candidate's strategies applied before the current one
@@ -50,7 +55,19 @@ class Draft:
     def output_units(self) -> int:
         return output_units(self.core)
 
+    def task_for(self, task: Task) -> Task:
+        """The task of the labels this candidate is trained and judged on."""
+        return task if self.label_divisor is None else divided_task(task, self.label_divisor)
+
+    def labels(self, y: np.ndarray) -> np.ndarray:
+        """``y`` as this candidate is trained and judged on it (recoded class ids)."""
+        if self.label_divisor is None:
+            return y
+        return np.rint(np.asarray(y, dtype="float64") / self.label_divisor).astype("float32")
+
     def training_targets(self, y: np.ndarray) -> np.ndarray:
+        if self.label_divisor is not None:
+            return self.labels(y)
         if self.target_scale is None:
             return y
         shape = y.shape

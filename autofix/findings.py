@@ -14,6 +14,7 @@ CODES = {
     "unscaled_targets": "regression targets far from the scale the output layer can reach at init",
     "output_activation_mismatch": "the output activation cannot produce the targets",
     "loss_mismatch": "the loss does not fit the task or label format",
+    "label_encoding": "class labels the head or loss cannot read as they are (ids beyond the head, scaled ids, ids where one-hot rows are read)",
     "symmetric_init": "zero or constant weight initialization: units that can never differ",
     "dead_units": "ReLU units that never activate on the data",
     "learning_rate_too_high": "loss diverges, oscillates or becomes NaN",

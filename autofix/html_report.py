@@ -327,8 +327,9 @@ def class_counts(kind: str, y_val, predictions: dict) -> ClassCounts:
         guesses[name] = (rows, np.asarray(guess, dtype=int))
     k = max([task.n_classes, int(truth.max()) + 1 if n else 1]
             + [int(g.max()) + 1 for _, g in guesses.values() if len(g)])
+    # class ids are unit numbers (labels 1..3: bar 0 stays empty); other labels by rank
     names = ([_class_name(c) for c in task.classes] if task.label_format == "ids"
-             else [str(j) for j in range(task.n_classes)])
+             and not task.unit_ids else [str(j) for j in range(task.n_classes)])
     names += [str(j) for j in range(len(names), k)]
     out = ClassCounts(task.kind, names[:k], np.bincount(truth, minlength=k), skipped=skipped)
     for name, (rows, guess) in guesses.items():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, r2_score
 
-from .task import Task, class_ids
+from .task import Task, class_ids, class_ids_of_classes
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,21 @@ def clear_margin(n_rows: int) -> float:
 
 
 def predicted_labels(task: Task, pred: np.ndarray) -> np.ndarray:
-    """Class index (or 0/1 indicator matrix) from model outputs."""
+    """The predicted class id per row (or 0/1 indicator matrix), in the ids of
+    :func:`~autofix.task.class_ids`: the argmax unit of a multi-unit head is the class id
+    (unit k is class id k); a one-unit head on two classes picks the larger class above
+    0.5, and on more classes the nearest label."""
     p = pred.reshape(len(pred), -1)
     if task.kind == "multilabel":
         return (p > 0.5).astype(int)
     if p.shape[1] == 1:
+        ids = class_ids_of_classes(task)
         if task.n_classes <= 2:
-            return (p[:, 0] > 0.5).astype(int)
-        # a one-unit head on class ids: the nearest id
-        ids = np.asarray(task.classes, dtype=float)
-        return np.abs(p[:, :1] - ids[None, :]).argmin(axis=1)
+            lo, hi = (int(ids[0]), int(ids[-1])) if len(ids) == 2 else (0, 1)
+            return np.where(p[:, 0] > 0.5, hi, lo)
+        # a one-unit head on class ids: the nearest label
+        labels = np.asarray(task.classes, dtype=float)
+        return ids[np.abs(p[:, :1] - labels[None, :]).argmin(axis=1)]
     return p.argmax(axis=1)
 
 

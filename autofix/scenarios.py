@@ -230,6 +230,43 @@ def softmax_single_unit(k, rng, n):
     return model, x, y, 30, 32
 
 
+@scenario("labels_one_to_k", "wine classes labelled 1, 2, 3 (as in the UCI file) under a 3-unit "
+          "softmax and sparse_categorical_crossentropy: label 3 has no unit, fit fails",
+          expect_codes=("label_encoding",),
+          reference=_correct_mlp(4, "softmax", "sparse_categorical_crossentropy", width=16))
+def labels_one_to_k(k, rng, n):
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_wine()
+    x = StandardScaler().fit_transform(data.data).astype("float32")
+    y = (data.target + 1).astype("int64")
+    model = _mlp(k, x.shape[1], out_units=3, out_activation="softmax", width=16)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    # the user's fit raises at its first step ("Received a label value of 3 which is outside
+    # the valid range of [0, 3)"): the model keeps its initial weights
+    return model, x, y, 30, 16, 0
+
+
+@scenario("scaled_class_ids", "digits labelled 0, 10, ..., 90 under a 10-unit softmax and "
+          "sparse_categorical_crossentropy: the labels are ids times 10, fit fails",
+          expect_codes=("label_encoding",),
+          # trained on the labels as they are, the correct head needs a unit per label value
+          reference=_correct_mlp(91, "softmax", "sparse_categorical_crossentropy", depth=1))
+def scaled_class_ids(k, rng, n):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rows = rng.permutation(len(digits.target))[:n]
+    x = (digits.data[rows] / 16.0).astype("float32")
+    y = (10 * digits.target[rows]).astype("int64")
+    model = _mlp(k, x.shape[1], out_units=10, out_activation="softmax", depth=1)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    # the user's fit raises at its first step ("Received a label value of 90 which is
+    # outside the valid range of [0, 10)"; on a GPU the loss is NaN instead)
+    return model, x, y, 20, 32, 0
+
+
 @scenario("unscaled_targets", "house-price-like targets around 2e5 with a unit-scale output layer",
           expect_codes=("unscaled_targets",),
           reference=_correct_mlp(unscale_targets=True))
@@ -412,7 +449,9 @@ def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True,
     seconds = 0.0
     if train:
         seconds = _train(model, x, y, trained[0] if trained else epochs, batch_size)
-        if trained and trained[0] != epochs:  # time the training its user describes
+        if trained and trained[0] == 0:  # the user's fit raised at its first step
+            seconds = 0.0  # (no training to time)
+        elif trained and trained[0] != epochs:  # time the training its user describes
             twin = k.models.clone_model(model)
             twin.compile(optimizer=model.optimizer.__class__.from_config(model.optimizer.get_config()),
                          loss=model.loss)

@@ -10,16 +10,22 @@ RELU_LIKE = {"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swis
 
 
 def wanted_output(task: Task, units: int) -> tuple[str, int]:
-    """(activation, units) an output layer needs to predict this task's targets."""
+    """(activation, units) an output layer needs to predict this task's targets.
+
+    Unit k is class id k: ids up to K need at least K + 1 units (labels 1..3 need 4); a
+    wider head over ids is kept (its extra units are classes y never shows). One-hot
+    columns need exactly one unit each."""
     if task.kind == "regression":
         return "linear", units
     if task.kind == "multilabel":
         return "sigmoid", task.n_classes
     if task.kind == "binary" and task.label_format == "ids":
-        return ("softmax", 2) if units == 2 else ("sigmoid", 1)
+        return ("softmax", max(units, task.width)) if units >= 2 else ("sigmoid", 1)
     if task.label_format == "onehot" and units == 1 and task.n_classes == 2:
         return "sigmoid", 1
-    return "softmax", task.n_classes
+    if task.label_format == "ids" and units >= 2:
+        return "softmax", max(units, task.width)
+    return "softmax", task.width
 
 
 def rebuild_layer(layer, **changes):

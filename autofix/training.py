@@ -16,7 +16,7 @@ import numpy as np
 from . import interrupts
 from ._tf import keras, tf
 from .setup import TrainingSetup, PROBABILISTIC_LOSSES
-from .task import Task, class_ids
+from .task import Task, class_ids, class_ids_of_classes
 
 MAX_STEPS_PER_EXECUTION = 32
 #: per-step relative weight updates that settle a learning-rate diagnosis on their own
@@ -72,7 +72,11 @@ class TrainLog:
 
 
 def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) -> np.ndarray:
-    """``y`` in the form the loss expects (ids, one-hot, a 0/1 column, or values)."""
+    """``y`` in the form the loss expects (ids, one-hot, a 0/1 column, or values).
+
+    Class ids keep the user's values (:func:`~autofix.task.class_ids`): unit k of the head
+    is class id k. A one-unit head on two classes learns the probability of the larger.
+    """
     y = np.asarray(y)
     loss = setup.loss
     if task.kind == "regression" or loss not in PROBABILISTIC_LOSSES:
@@ -86,7 +90,10 @@ def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) 
     if loss == "sparse_categorical_crossentropy":
         return ids.astype("int32")
     if loss in ("categorical_crossentropy", "categorical_focal_crossentropy", "kl_divergence"):
-        return np.eye(max(units, task.n_classes), dtype="float32")[ids][:, :units]
+        return np.eye(max(units, task.width), dtype="float32")[ids][:, :units]
+    if units == 1 and task.n_classes <= 2:  # a sigmoid: is it the larger class?
+        top = int(class_ids_of_classes(task).max()) if task.n_classes == 2 else 1
+        return (ids == top).reshape(-1, 1).astype("float32")
     return ids.reshape(-1, 1).astype("float32")
 
 

@@ -75,9 +75,11 @@ def test_integer_ids_under_a_regression_setup_stay_regression():
     assert infer_task(y, output_units=5).kind == "multiclass"
 
 
-def test_class_ids_map_any_labels():
-    task = infer_task(np.array([3, 7] * 10))
-    assert list(class_ids(task, np.array([7, 3, 7]))) == [1, 0, 1]
+def test_class_ids_keep_the_label_values():
+    task = infer_task(np.array([3, 7] * 10))  # unit k is class id k: ids stay the user's
+    assert list(class_ids(task, np.array([7, 3, 7]))) == [7, 3, 7]
+    task = infer_task(np.array([-1.0, 1.0] * 10))  # no unit -1: ranked
+    assert list(class_ids(task, np.array([1.0, -1.0]))) == [1, 0]
 
 
 def test_judge_constant_and_good_predictions():

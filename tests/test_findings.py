@@ -17,6 +17,7 @@ BROKEN = {
     "unscaled_targets": "unscaled_targets",
     "output_activation_mismatch": "relu_output_signed_targets",
     "loss_mismatch": "mse_on_onehot",
+    "label_encoding": "labels_one_to_k",
     "symmetric_init": "zero_init",
     "dead_units": "dead_relu",
     "learning_rate_too_high": "learning_rate_too_high",

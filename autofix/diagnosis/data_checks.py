@@ -307,10 +307,10 @@ def _as_predictions(task: Task, est, proba_or_values: np.ndarray) -> np.ndarray:
     if task.kind == "regression":
         return proba_or_values.reshape(-1, 1)
     classes = est.classes_ if hasattr(est, "classes_") else est[-1].classes_
-    pred = np.zeros((len(proba_or_values), max(task.n_classes, 2, int(np.max(classes)) + 1)))
-    pred[:, classes] = proba_or_values
     if task.n_classes <= 2 and task.label_format == "ids":
-        pred = pred[:, 1:2]
+        return proba_or_values[:, -1:]  # one unit: the probability of the larger class
+    pred = np.zeros((len(proba_or_values), max(task.width, int(np.max(classes)) + 1, 2)))
+    pred[:, classes] = proba_or_values
     return pred
 
 

@@ -9,7 +9,7 @@ from ..findings import Finding
 from ..modelio import activation_name, kernel_layers
 from ..setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units
 from ..surgery import RELU_LIKE, output_head, wanted_output
-from ..task import Task
+from ..task import Task, label_step
 
 CONSTANT_INITIALIZERS = {"zeros", "ones", "constant"}
 POSITIVE_ONLY = {"relu", "softplus", "exponential", "relu6"}
@@ -40,9 +40,13 @@ def output_activation_mismatch(model, task: Task, setup, y: np.ndarray) -> list[
         if act == "softmax" and units == 1:
             problems.append(f"softmax over one unit in '{head.name}' always outputs 1.0, whatever "
                             "the input")
-        elif units != want_units:
+        elif units != want_units and not (task.label_format == "ids"
+                                          and units >= max(2, task.n_classes)):
+            # (ids that outnumber no unit but exceed the head are label_encoding's case)
+            ids = (f" (ids up to {task.width - 1}: unit k is class id k)"
+                   if task.label_format == "ids" and task.width > task.n_classes else "")
             problems.append(f"the output layer '{head.name}' has {units} units but y has "
-                            f"{task.n_classes} classes")
+                            f"{task.n_classes} classes{ids}")
         if act in POSITIVE_ONLY | {"linear", "tanh"} and setup.loss in PROBABILISTIC_LOSSES \
                 and not setup.from_logits:
             problems.append(f"the output layer '{head.name}' uses {act} under {setup.loss}, which "
@@ -97,6 +101,121 @@ def loss_mismatch(model, task: Task, setup) -> list[Finding]:
     return [Finding("loss_mismatch", severity, f"{why}; use {want}",
                     {"loss": loss, "task": task.kind, "label_format": task.label_format,
                      "wanted_loss": want, "from_logits": setup.from_logits})]
+
+
+#: losses that read one target per output unit (one-hot rows or distributions), not ids
+ROW_LOSSES = {"kl_divergence", "categorical_hinge"}
+BINARY_LOSSES = {"binary_crossentropy", "binary_focal_crossentropy"}
+
+
+def _labels_text(values) -> str:
+    v = [float(x) for x in values]
+    shown = [f"{x:g}" for x in v]
+    return ", ".join(shown) if len(shown) <= 4 else f"{shown[0]}, {shown[1]}, ..., {shown[-1]}"
+
+
+def label_plan(task: Task, units: int, setup, model=None) -> dict | None:
+    """How the labels must be re-read for the head and loss to use them, or None.
+
+    Unit k of a multi-unit head is class id k. Problems (``problems``), each with the
+    repair that :mod:`autofix.strategies.fix_label_encoding` applies:
+
+    - ``ids_exceed_head``: ids the head has no unit for although it has a unit per class
+      (labels 1..K over K units): widen the head to the largest id + 1 (``wanted_units``);
+    - ``scaled_ids``: labels that are ids times a constant (0, 10, ..., 90 or 0.0, 0.1,
+      ..., 0.9), which the head's width shows: train on y / constant (``divide_by``);
+    - ``not_unit_ids``: negative or fractional labels that cannot index a unit: each
+      class's unit is its rank (``label_map``);
+    - ``not_01``: two labels other than 0/1 under a 0/1 loss on one sigmoid unit: the
+      unit learns the probability of the larger label;
+    - ``ids_for_rows``: class ids under a loss that reads one target per unit
+      (``kl_divergence``, ``categorical_hinge``, binary cross-entropy over several units)
+      that :func:`loss_mismatch` does not already report: the loss for ids (``loss``).
+    """
+    if task.label_format != "ids" or task.kind not in ("binary", "multiclass"):
+        return None
+    if units == 1 and task.kind == "multiclass":
+        return None  # a one-unit head on many classes: output_activation_mismatch's case
+    classes = np.asarray(task.classes, dtype="float64")
+    plan = {"problems": [], "labels": [float(c) for c in classes[:20]], "units": units,
+            "wanted_units": units, "divide_by": None, "label_map": None, "loss": None}
+    loss = setup.loss if setup.compiled else ""
+    if units >= 2 and (not task.unit_ids or task.width > units):
+        step = label_step(classes)
+        step = int(step) if step is not None and float(step).is_integer() else step
+        scaled = None if step is None else int(round(classes.max() / step)) + 1
+        if scaled is not None and scaled <= max(units, task.n_classes + 1):
+            plan["problems"].append("scaled_ids")
+            plan["divide_by"] = step
+            plan["wanted_units"] = max(units, scaled)
+            plan["label_map"] = {"divide_by": step}
+        elif task.unit_ids and task.n_classes <= units:
+            plan["problems"].append("ids_exceed_head")
+            plan["wanted_units"] = task.width
+        elif not task.unit_ids:
+            plan["problems"].append("not_unit_ids")
+            plan["label_map"] = {f"{c:g}": k for k, c in enumerate(classes)}
+    if units == 1 and task.n_classes == 2 and loss in BINARY_LOSSES and \
+            not set(classes.tolist()) <= {0.0, 1.0}:
+        plan["problems"].append("not_01")
+        plan["label_map"] = {f"{classes[0]:g}": 0, f"{classes[1]:g}": 1}
+    if units >= 2 and (loss in ROW_LOSSES or loss in BINARY_LOSSES and task.kind == "binary") \
+            and (model is None or not loss_mismatch(model, task, setup)):
+        from ..setup import default_loss
+
+        plan["problems"].append("ids_for_rows")
+        plan["loss"] = default_loss(task, units)
+    return plan if plan["problems"] else None
+
+
+def label_encoding(model, task: Task, setup) -> list[Finding]:
+    """Class labels that the output head or the loss cannot read as they are."""
+    units = output_units(model)
+    plan = label_plan(task, units, setup, model)
+    if plan is None:
+        return []
+    head, act = output_head(model)
+    classes = np.asarray(task.classes, dtype="float64")
+    shown, loss = _labels_text(classes), setup.loss if setup.compiled else ""
+    parts = []
+    for problem in plan["problems"]:
+        if problem == "scaled_ids":
+            c = plan["divide_by"]
+            ids = f"0..{plan['wanted_units'] - 1}" if plan["wanted_units"] > 1 else "0"
+            consequence = ("fractional labels cannot index units (sparse_categorical_crossentropy "
+                           "casts them to integers, merging classes)" if not task.unit_ids else
+                           f"label {classes.max():g} has no unit among {units}, so "
+                           "sparse_categorical_crossentropy fails or learns garbage")
+            parts.append(
+                f"labels {shown} are class ids scaled by {c:g}: the {units}-unit {act} head "
+                f"'{head.name}' shows the classes the labels mean, but {consequence}; train on "
+                f"y / {c:g} (ids {ids}): the fixed model's unit k is the class labelled "
+                f"{c:g}*k (multiply its argmax by {c:g} to get your labels)")
+        elif problem == "ids_exceed_head":
+            parts.append(
+                f"class ids {shown} do not fit the {units}-unit head '{head.name}': unit k is "
+                f"the probability of class id k (Keras' convention for sparse labels), so id "
+                f"{task.width - 1:g} has no unit and sparse_categorical_crossentropy fails or "
+                f"learns garbage; widen the head to {plan['wanted_units']} units (ids as they "
+                "are: the fixed model's argmax is your label)")
+        elif problem == "not_unit_ids":
+            parts.append(
+                f"labels {shown} cannot index output units (negative or fractional): "
+                "sparse_categorical_crossentropy reads them as integer unit numbers; train "
+                f"on their rank (unit k is the k-th smallest label: {plan['label_map']})")
+        elif problem == "not_01":
+            parts.append(
+                f"{loss} needs 0/1 targets but y holds {shown}: its loss has no minimum on "
+                f"them; train on (y == {classes[1]:g}): the sigmoid unit is the probability "
+                f"of label {classes[1]:g}")
+        elif problem == "ids_for_rows":
+            parts.append(
+                f"{loss} over the {units}-unit head reads one target per unit (one-hot rows), "
+                f"but y holds class ids in one column: every unit is pushed toward the id; "
+                f"use {plan['loss']}")
+    evidence = {k: v for k, v in plan.items() if v is not None}
+    evidence["layer"] = head.name
+    return [Finding("label_encoding", "error", "; ".join(parts), evidence)]
 
 
 def _initializer_name(layer) -> str:

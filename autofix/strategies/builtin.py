@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     class_weights,
     clip_gradients,
     extend_training,
+    fix_label_encoding,
     fix_vanishing_gradients,
     normalize_inputs,
     reinitialize_weights,

@@ -26,7 +26,7 @@ class SwapOutputActivation(Strategy):
 
     def apply(self, draft, problem) -> None:
         head, activation = output_head(draft.core)
-        want_act, want_units = wanted_output(problem.task, draft.output_units)
+        want_act, want_units = wanted_output(draft.task_for(problem.task), draft.output_units)
         changes = {}
         if activation != want_act:
             changes["activation"] = want_act

@@ -50,15 +50,16 @@ class TrainingHyperModel(kt.HyperModel):
         draft.setup = draft.setup.replace(learning_rate=hp.get("learning_rate"),
                                           batch_size=hp.get("batch_size"))
 
+        task = draft.task_for(problem.task)  # recoded labels (scaled ids) as the attempt sees them
+
         def targets(y):
-            return encode_targets(problem.task, draft.setup, draft.training_targets(y),
-                                  draft.output_units)
+            return encode_targets(task, draft.setup, draft.training_targets(y), draft.output_units)
 
         log = fit(model, draft.setup, self.x_fit, targets(self.y_fit), seed=problem.seed,
                   deadline=problem.deadline, validation=(self.x_check, targets(self.y_check)))
         if not log.finite or log.stopped == "error":
             return {"score": -1e9}
-        verdict = judge(problem.task, self.y_fit, self.y_check,
+        verdict = judge(task, draft.labels(self.y_fit), draft.labels(self.y_check),
                         predict(draft.assemble(problem.input_shape), self.x_check))
         score = verdict.metric if math.isfinite(verdict.metric) else -1e9
         return {"score": score - (1.0 if verdict.near_constant else 0.0)}

@@ -1,0 +1,56 @@
+"""Make the output head and the loss read the labels the way the user meant them.
+
+Unit k of a multi-unit head is class id k (Keras' convention for sparse labels). Labels
+1..K over a K-unit head get a head of K + 1 units (the ids stay the user's, so the fixed
+model's argmax is their label); ids scaled by a constant (0, 10, ..., 90 with a 10-unit
+head) are trained as the ids the head shows (y / 10), and the report's ``label_map``
+says so; ids under a loss that reads one-hot rows get the loss for ids.
+"""
+
+from __future__ import annotations
+
+from ..diagnosis.model_checks import label_plan
+from ..surgery import clone_changing
+from .base import Strategy, register
+
+
+def width_layer(model):
+    """The layer that sets the output width (the last Dense before a Softmax layer...)."""
+    layer = model.layers[-1]
+    for _ in range(10):
+        if "units" in layer.get_config():
+            return layer
+        inbound = layer._inbound_nodes[0].input_tensors if layer._inbound_nodes else []
+        if len(inbound) != 1:
+            break
+        layer = inbound[0]._keras_history[0]
+    return None
+
+
+@register
+class FixLabelEncoding(Strategy):
+    name = "fix_label_encoding"
+    summary = ("read class labels as the head shows them: widen a head that lacks a unit for "
+               "the top id, train scaled ids as ids (y / constant), use the loss for ids")
+    answers = frozenset({"label_encoding"})
+    order = 18  # before swap_output_activation, which sizes the head for the recoded ids
+    example_scenario = "labels_one_to_k"
+
+    def apply(self, draft, problem) -> None:
+        plan = label_plan(problem.task, draft.output_units, draft.setup, problem.model)
+        if plan is None:
+            return
+        if plan["divide_by"] is not None:
+            draft.label_divisor = plan["divide_by"]
+        units = draft.output_units
+        if plan["wanted_units"] != units:
+            layer = width_layer(draft.core)
+            if layer is None:
+                raise ValueError("no layer with units sets the output width")
+            clone_changing(draft, {layer.name: {"units": int(plan["wanted_units"])}})
+            draft.params["output_units"] = int(plan["wanted_units"])
+        if plan["loss"]:
+            draft.setup = draft.setup.replace(loss=plan["loss"])
+            draft.params["loss"] = plan["loss"]
+        if plan["label_map"]:
+            draft.params["label_map"] = plan["label_map"]
