@@ -108,12 +108,21 @@ def _failed(candidate: Candidate, err: Exception, started: float) -> Attempt:
     return attempt
 
 
+def _share_of(problem: Problem, share: float | None) -> float | None:
+    """``share`` of the time left before ``problem.deadline``, as a deadline."""
+    if share is None or problem.deadline is None:
+        return None
+    now = time.monotonic()
+    return now + share * max(problem.deadline - now, 0.0)
+
+
 def run_attempt(candidate: Candidate, problem: Problem, registry, *,
-                deadline: float | None = None) -> Attempt:
+                deadline: float | None = None, share: float | None = None) -> Attempt:
     """Build, train and judge ``candidate`` the way ``problem.holdout`` says; a crash or NaN
-    is a failed attempt, never raised."""
+    is a failed attempt, never raised. Training stops at ``deadline``, or after ``share`` of
+    the time left once the candidate is built (building may itself search, e.g. keras-tuner)."""
     if problem.holdout == "folds":
-        return _run_folds(candidate, problem, registry, deadline=deadline)
+        return _run_folds(candidate, problem, registry, deadline=deadline or _share_of(problem, share))
     started = time.monotonic()
     try:
         draft = build(candidate, problem, registry)
@@ -121,6 +130,7 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
         raise
     except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
         return _failed(candidate, err, started)
+    deadline = deadline or _share_of(problem, share)
     attempt = train_and_judge(candidate, draft, problem, deadline=deadline, started=started)
     if problem.holdout == "none":
         attempt.judged_by = "its training rows (too few rows to hold any out)"
@@ -181,32 +191,37 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
     return attempt
 
 
-FOLDS, REPEATS = 5, 2
+FOLDS = 5
+#: below this many rows each fit is cheap: the k-fold judgement is repeated with reshuffled
+#: folds (two repeats) to steady it; above it one 5-fold pass
+REPEAT_BELOW = 150
 
 
-def _folds(problem: Problem, y: np.ndarray):
+def _folds(problem: Problem, y: np.ndarray, repeats: int):
     """Seeded repeated (stratified, for classes) k-fold splits of every row."""
     from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
 
     if problem.task.kind in ("binary", "multiclass"):
         ids = class_ids(problem.task, y)
         if np.bincount(ids)[np.bincount(ids) > 0].min() >= FOLDS:
-            splitter = RepeatedStratifiedKFold(n_splits=FOLDS, n_repeats=REPEATS,
+            splitter = RepeatedStratifiedKFold(n_splits=FOLDS, n_repeats=repeats,
                                                random_state=problem.seed)
             return list(splitter.split(np.zeros(len(y)), ids))
-    splitter = RepeatedKFold(n_splits=FOLDS, n_repeats=REPEATS, random_state=problem.seed)
+    splitter = RepeatedKFold(n_splits=FOLDS, n_repeats=repeats, random_state=problem.seed)
     return list(splitter.split(np.zeros(len(y))))
 
 
 def _run_folds(candidate: Candidate, problem: Problem, registry, *,
                deadline: float | None = None) -> Attempt:
-    """Too few held-out rows to prove a repair: judge the candidate's recipe by repeated
-    k-fold over every row (each row predicted by a model that never saw it, pooled), then
-    train the model handed back on every row."""
+    """Too few held-out rows to prove a repair: judge the candidate's recipe by k-fold over
+    every row (each row predicted by a model that never saw it, pooled; repeated on very
+    small data), then train the model handed back on every row."""
     started = time.monotonic()
     x, y = problem.rows
-    predictions: list[np.ndarray | None] = [None] * REPEATS
-    splits = _folds(problem, y)
+    repeats = 2 if len(y) < REPEAT_BELOW else 1
+    splits = _folds(problem, y, repeats)
+    predictions: list[np.ndarray | None] = [None] * repeats
+    draft = None
     for i, (train, test) in enumerate(splits):
         fold = problem.with_rows(x[train], y[train], x[test], y[test])
         try:
@@ -215,7 +230,10 @@ def _run_folds(candidate: Candidate, problem: Problem, registry, *,
             raise
         except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
             return _failed(candidate, err, started)
-        trial = train_and_judge(candidate, draft, fold, deadline=deadline)
+        fits_left = len(splits) - i + 1  # these folds and the final fit share what is left
+        until = None if deadline is None else \
+            time.monotonic() + max(deadline - time.monotonic(), 0.0) / fits_left
+        trial = train_and_judge(candidate, draft, fold, deadline=until)
         if trial.verdict is None or trial.val_pred is None:
             trial.seconds = time.monotonic() - started
             trial.reason = f"fold {i + 1}: {trial.reason}"
@@ -224,9 +242,9 @@ def _run_folds(candidate: Candidate, problem: Problem, registry, *,
         if predictions[repeat] is None:
             predictions[repeat] = np.zeros((len(y),) + trial.val_pred.shape[1:], dtype="float64")
         predictions[repeat][test] = trial.val_pred
-    verdicts = [judge(problem.task, y, y, p) for p in predictions]
-    everything = problem.with_rows(x, y, x, y)
-    final = run_attempt(candidate, everything, registry, deadline=deadline)
+    task, labels = draft.task_for(problem.task), draft.labels(y)
+    verdicts = [judge(task, labels, labels, p) for p in predictions]
+    final = run_attempt(candidate, problem.with_rows(x, y, x, y), registry, deadline=deadline)
     if final.verdict is None:
         final.seconds = time.monotonic() - started
         return final
@@ -234,13 +252,13 @@ def _run_folds(candidate: Candidate, problem: Problem, registry, *,
     first = verdicts[0]
     near_constant = all(v.near_constant for v in verdicts)
     degenerate = near_constant or not metric > first.constant + first.margin
-    reason = (f"{problem.task.metric} {metric:.3f} in {FOLDS}-fold cross-validation ({REPEATS} "
-              f"repeats) over {len(y)} rows, against the constant baseline {first.constant:.3f} "
-              f"(margin {first.margin:.3f})")
+    how = f"{FOLDS}-fold cross-validation" + (f", {repeats} repeats" if repeats > 1 else "")
+    reason = (f"{problem.task.metric} {metric:.3f} in {how} over {len(y)} rows, against the "
+              f"constant baseline {first.constant:.3f} (margin {first.margin:.3f})")
     final.verdict = Judgement(metric, first.constant, first.margin, degenerate, near_constant,
                               reason)
     final.reason = reason
-    final.judged_by = f"{FOLDS}-fold cross-validation, {REPEATS} repeats, {len(y)} rows"
+    final.judged_by = f"{how}, {len(y)} rows"
     final.val_pred = predictions[0]
     final.seconds = time.monotonic() - started
     return final

@@ -7,9 +7,10 @@ Rounds, each built from what the previous one showed:
    the warnings too, then the model fixes alone);
 2. the best of those with its learning rate measured by a range test (and gradients
    clipped if its loss went NaN);
-3. the same refined by keras-tuner (learning rate and batch size around the measured one);
-4. the textbook rebuild (fresh init, the task's head and loss, normalization, Adam,
-   early stopping), a safety net for what the targeted repairs did not reach.
+3. the textbook rebuild (fresh init, the task's head and loss, normalization, Adam,
+   early stopping), a safety net for what the targeted repairs did not reach;
+4. the best so far refined by keras-tuner (learning rate and batch size around a measured
+   learning rate).
 
 Every candidate trains with early stopping on rows held out of the training rows, up to an
 epoch cap. The search stops as soon as a candidate recovers :data:`TARGET_RECOVERY` of the
@@ -140,7 +141,7 @@ class Search:
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, attempts: list) -> None:
-        rounds = [self.first_round, self.measured_round, self.tuned_round, self.rebuild_round]
+        rounds = [self.first_round, self.measured_round, self.rebuild_round, self.tuned_round]
         for make_round in rounds:
             queue = make_round(attempts)
             if self._run_round(queue, attempts):
@@ -178,8 +179,7 @@ class Search:
     def _try(self, candidate: Candidate) -> Attempt:
         self.notify("attempt_start", candidate)
         self.problem.deadline = self.budget.deadline
-        share = time.monotonic() + CANDIDATE_SHARE * max(self.budget.left(), 0.0)
-        attempt = run_attempt(candidate, self.problem, self.usable, deadline=share)
+        attempt = run_attempt(candidate, self.problem, self.usable, share=CANDIDATE_SHARE)
         attempt.recovery = self.target.recovery(attempt.metric)
         if attempt.log is not None:
             x_rows = len(self.problem.rows[0]) if self.problem.holdout == "folds" else len(self.problem.x)
@@ -228,10 +228,7 @@ class Search:
     def tuned_round(self, attempts: list) -> list:
         if TUNER not in self.usable:
             return []
-        base = self._base(attempts)
-        if REBUILD in base.strategies:
-            return []
-        return [base.plus(TUNER)]
+        return [self._base(attempts).plus(TUNER)]
 
     def rebuild_round(self, attempts: list) -> list:
         return [Candidate.of([REBUILD])] if REBUILD in self.usable else []

@@ -25,6 +25,7 @@ from .base import Strategy, register
 
 MAX_TRIALS = 5
 MAX_ROWS = 4096
+SEARCH_SHARE = 0.5
 
 
 class TrainingHyperModel(kt.HyperModel):
@@ -79,7 +80,9 @@ def _search(draft, problem, registry_) -> dict:
     start_lr = measured_learning_rate(draft, problem)["suggestion"] or draft.setup.learning_rate
     hypermodel = TrainingHyperModel(problem, draft.recipe, registry_, float(start_lr),
                                     _rows(problem))
-    stop_at = problem.deadline if problem.deadline is not None else float("inf")
+    # the trials may spend half the time left; the candidate they tune trains in the rest
+    stop_at = float("inf") if problem.deadline is None else \
+        time.monotonic() + SEARCH_SHARE * max(problem.deadline - time.monotonic(), 0.0)
     oracle = SeededRandomSearchOracle(stop_at, objective=kt.Objective("score", "max"),
                                       max_trials=MAX_TRIALS, seed=problem.seed)
     with tempfile.TemporaryDirectory(prefix="autofix-tune-") as tmp:
