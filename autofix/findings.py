@@ -28,6 +28,8 @@ CODES = {
     "class_imbalance": "predictions collapse onto the majority class",
     "no_signal": "a reference scikit-learn model cannot beat the constant baseline either",
     "fit_error": "the original training setup fails inside model.fit (Keras's error quoted)",
+    "frozen_layers": "layers set trainable=False keep their random start: the model cannot learn",
+    "narrow_bottleneck": "a hidden layer narrower than the output needs squeezes what reaches it",
 }
 
 #: Findings about the data that no change to the model can repair.
