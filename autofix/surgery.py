@@ -233,6 +233,24 @@ def _input_features(layer) -> int | None:
     return int(last) if last is not None else None
 
 
+def _width_owner(layer, members):
+    """The layer whose width setting makes ``layer``'s width: itself, or the nearest one
+    before it through layers that only pass features on (Activation, Dropout, pooling,
+    Flatten...); None behind a wrapper (Bidirectional, a nested model) or a branch point."""
+    for candidate in [layer, *single_parent_chain(layer, members)]:
+        if isinstance(candidate, keras().Model):
+            return None
+        if layer_width(candidate) is not None:
+            return candidate
+        try:
+            config = candidate.get_config()
+        except Exception:  # noqa: BLE001
+            return None
+        if any(key in config for key in ("layer", "layers", "cell")):
+            return None  # a wrapper sets its width through what it wraps
+    return None
+
+
 def bottlenecks(model) -> list[dict]:
     """Hidden layers that every path to the output passes through and that carry fewer
     values than the output needs: fewer than the output's width (a Dense(2) in front of
@@ -258,8 +276,7 @@ def bottlenecks(model) -> list[dict]:
             continue
         if not (size < out_width or (size <= NARROW_WIDTH and (n_in or 0) >= MANY_FEATURES)):
             continue
-        owner = layer if layer_width(layer) is not None else next(
-            (up for up in single_parent_chain(layer, members) if layer_width(up) is not None), None)
+        owner = _width_owner(layer, members)
         if owner is None or owner is head or owner.name in found:
             continue
         key, width = layer_width(owner)

@@ -285,11 +285,14 @@ def frozen_layers(model, problem) -> list[Finding]:
     feature extractor under a head that learns (fine-tuning) is left alone."""
     from ..modelio import output_parameter_layer, parameter_layers
 
-    rows = parameter_layers(model)
+    try:
+        rows = parameter_layers(model)
+        head = output_parameter_layer(model)
+    except Exception:  # noqa: BLE001 - an unusual graph: no evidence, no finding
+        return []
     frozen = [(layer, count) for layer, count, trains in rows if not trains]
     if not frozen:
         return []
-    head = output_parameter_layer(model)
     total = sum(count for _, count, _ in rows)
     trainable = sum(count for _, count, trains in rows if trains)
     hidden = [(count, trains) for layer, count, trains in rows if layer is not head]
@@ -327,7 +330,10 @@ def narrow_bottleneck(model, problem) -> list[Finding]:
     with many values, while the model does not learn."""
     from ..surgery import bottlenecks
 
-    sites = bottlenecks(model)
+    try:
+        sites = bottlenecks(model)
+    except Exception:  # noqa: BLE001 - an unusual graph: no evidence, no finding
+        return []
     if not sites:
         return []
     underfit, why = _underfits(problem)
