@@ -30,6 +30,8 @@ CODES = {
     "no_signal": "a reference scikit-learn model cannot beat the constant baseline either",
     "fit_error": "the original training setup fails inside model.fit (Keras's error quoted)",
     "below_reference": "the repair works but recovers less than 90% of what a reference model reaches",
+    "frozen_layers": "layers set trainable=False keep their random start: the model cannot learn",
+    "narrow_bottleneck": "a hidden layer narrower than the output needs squeezes what reaches it",
 }
 
 #: Findings about the data that no change to the model can repair: as errors they stop the

@@ -336,3 +336,201 @@ def kernel_layers(model):
         elif getattr(layer, "kernel", None) is not None:
             found.append(layer)
     return found
+
+
+#: layer config keys that set how many features a layer puts out (its width)
+WIDTH_KEYS = ("units", "filters", "output_dim")
+#: layers whose input is ids or categories, not magnitudes
+ID_LAYERS = {"Embedding", "CategoryEncoding", "IntegerLookup", "StringLookup", "Hashing",
+             "TextVectorization", "Discretization"}
+#: layers that hold a recurrent cell: their tanh/sigmoid gates are by design
+RECURRENT_KEYS = ("recurrent_activation", "recurrent_initializer")
+
+
+def layer_width(layer) -> tuple[str, int] | None:
+    """(config key, value) of the setting that makes a layer's output width: Dense and
+    recurrent ``units``, convolution ``filters``, Embedding ``output_dim``; None for layers
+    whose width follows their input (Activation, Dropout, BatchNormalization, pooling...)."""
+    if isinstance(layer, keras().Model):
+        return None
+    try:
+        config = layer.get_config()
+    except Exception:  # noqa: BLE001 - a layer that cannot describe itself has no width
+        return None
+    for key in WIDTH_KEYS:
+        value = config.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return key, value
+    return None
+
+
+def is_recurrent(layer) -> bool:
+    """Whether ``layer`` is a recurrent layer (LSTM, GRU, SimpleRNN...)."""
+    try:
+        config = layer.get_config()
+    except Exception:  # noqa: BLE001
+        return False
+    return any(key in config for key in RECURRENT_KEYS) or "cell" in config
+
+
+def output_size(layer) -> int | None:
+    """Values per row in the layer's output (product of its non-batch dimensions)."""
+    try:
+        shape = layer.output.shape
+    except Exception:  # noqa: BLE001 - a shared layer has several outputs
+        return None
+    dims = list(shape[1:])
+    if any(d is None for d in dims):
+        return None
+    size = 1
+    for d in dims:
+        size *= int(d)
+    return size
+
+
+def input_size(model) -> int | None:
+    """Values per row in the model's input."""
+    dims = list(model.inputs[0].shape[1:])
+    if any(d is None for d in dims):
+        return None
+    size = 1
+    for d in dims:
+        size *= int(d)
+    return size
+
+
+def parents(layer, members: dict | None = None) -> list:
+    """The layers whose outputs ``layer`` is called on (input layers included); with
+    ``members`` (id -> layer), only those."""
+    found, seen = [], set()
+    for node in getattr(layer, "_inbound_nodes", None) or []:
+        for tensor in node.input_tensors:
+            history = getattr(tensor, "_keras_history", None)
+            if history is None:
+                continue
+            parent = history[0]
+            if id(parent) in seen or (members is not None and id(parent) not in members):
+                continue
+            seen.add(id(parent))
+            found.append(parent)
+    return found
+
+
+def _graph(model) -> tuple[list, dict]:
+    """(layers in order with the input layer first, id -> parent layers) at the top level."""
+    inputs = [t._keras_history[0] for t in model.inputs]
+    layers = list(inputs) + [layer for layer in model.layers if all(layer is not i for i in inputs)]
+    members = {id(layer): layer for layer in layers}
+    return layers, {id(layer): parents(layer, members) for layer in layers}
+
+
+def cut_layers(model, max_layers: int = 300) -> list:
+    """Top-level layers that every path from the input to the output passes through, in
+    order (a branch of a Functional model is not one; a Sequential layer always is)."""
+    layers, graph = _graph(model)
+    out = output_layer(model)
+    if len(layers) > max_layers:
+        return []
+    start = {id(t._keras_history[0]) for t in model.inputs}
+    children: dict = {id(layer): [] for layer in layers}
+    for layer in layers:
+        for parent in graph[id(layer)]:
+            children[id(parent)].append(layer)
+
+    def reaches_output(skip) -> bool:
+        stack = [layer for layer in layers if id(layer) in start and layer is not skip]
+        seen = {id(layer) for layer in stack}
+        while stack:
+            layer = stack.pop()
+            if layer is out:
+                return True
+            for child in children[id(layer)]:
+                if child is not skip and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append(child)
+        return False
+
+    return [layer for layer in layers
+            if id(layer) not in start and (layer is out or not reaches_output(layer))]
+
+
+def single_parent_chain(layer, members: dict | None = None):
+    """``layer``'s ancestors, nearest first, while each has exactly one parent."""
+    while True:
+        up = parents(layer, members)
+        if len(up) != 1:
+            return
+        layer = up[0]
+        yield layer
+
+
+def width_head(model):
+    """The layer whose width makes the model's output: the output layer, or the nearest
+    layer with a width before it (the Dense under a Softmax, Dropout or Reshape)."""
+    model_class = keras().Model
+    for layer in [output_layer(model), *single_parent_chain(output_layer(model))]:
+        if isinstance(layer, model_class):
+            return None  # the output comes out of a nested model: no single layer to name
+        if layer_width(layer) is not None:
+            return layer
+    return None
+
+
+def reads_ids(model) -> bool:
+    """Whether the model reads its input as integer ids or categories (an Embedding...)."""
+    dtype = str(getattr(model.inputs[0], "dtype", "float32"))
+    if "int" in dtype or "string" in dtype or "bool" in dtype:
+        return True
+    _, graph = _graph(model)
+    start = {id(t._keras_history[0]) for t in model.inputs}
+    for layer in model.layers:
+        if id(layer) in start:
+            continue
+        first = any(id(p) in start for p in graph.get(id(layer), []))
+        if first and type(layer).__name__ in ID_LAYERS:
+            return True
+        if first and isinstance(layer, keras().Model) and reads_ids(layer):
+            return True
+    return False
+
+
+def _learnable(layer) -> int:
+    """Parameters ``layer`` trains when it is trainable, whether it is frozen now or not
+    (BatchNormalization's moving statistics never are)."""
+    total = 0
+    for sub in layer._flatten_layers(include_self=True, recursive=True):
+        for variable in getattr(sub, "_trainable_variables", []):
+            size = 1
+            for d in variable.shape:
+                size *= int(d)
+            total += size
+    return total
+
+
+def parameter_layers(model, _parent_trainable: bool = True) -> list[tuple[object, int, bool]]:
+    """(layer, learnable parameters, trains now) for each layer with parameters, nested
+    models' layers included: a layer trains only if it and every model around it is
+    trainable."""
+    found = []
+    trains = _parent_trainable and bool(model.trainable)
+    for layer in model.layers:
+        if isinstance(layer, keras().Model):
+            found.extend(parameter_layers(layer, trains))
+            continue
+        count = _learnable(layer)
+        if count:
+            found.append((layer, count, trains and bool(layer.trainable)))
+    return found
+
+
+def output_parameter_layer(model):
+    """The last layer with parameters on the way to the output (the output layer of a
+    nested model when the model ends in one)."""
+    layer = output_layer(model)
+    chain = [layer, *single_parent_chain(layer)]
+    for candidate in chain:
+        if isinstance(candidate, keras().Model):
+            return output_parameter_layer(candidate)
+        if _learnable(candidate):
+            return candidate
+    return None

@@ -417,6 +417,49 @@ def stale_weights(k, rng, n):
     return model, x, y, 50, 32, 1  # says 50 epochs; the saved weights saw 1
 
 
+@scenario("frozen_layers", "every layer set trainable=False before training: no weight ever moves",
+          expect_codes=("frozen_layers",),
+          reference=_correct_mlp())
+def frozen_layers(k, rng, n):
+    x, y = _signal(rng, n)
+    model = _mlp(k, x.shape[1])
+    for layer in model.layers:
+        layer.trainable = False
+    model.compile(optimizer="adam", loss="mse")
+    return model, x, y, 30, 32
+
+
+@scenario("narrow_bottleneck", "a Dense(1) hidden layer in front of a 10-class softmax on digits",
+          expect_codes=("narrow_bottleneck",),
+          reference=_correct_mlp(10, "softmax", "sparse_categorical_crossentropy"))
+def narrow_bottleneck(k, rng, n):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rows = rng.permutation(len(digits.target))[:n]
+    x = (digits.data[rows] / 16.0).astype("float32")
+    y = digits.target[rows].astype("int64")
+    model = k.Sequential([k.Input(shape=(x.shape[1],)), k.layers.Dense(32, activation="relu"),
+                          k.layers.Dense(1), k.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model, x, y, 30, 32
+
+
+@scenario("activation_layers", "deep_sigmoid written as Dense + separate Activation('sigmoid') "
+          "layers, trained with SGD", expect_codes=("vanishing_gradients",),
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy", depth=10))
+def activation_layers(k, rng, n):
+    x, score = _signal(rng, n)
+    y = (score[:, 0] > np.median(score)).astype("float32")
+    layers = [k.Input(shape=(x.shape[1],))]
+    for _ in range(10):
+        layers += [k.layers.Dense(32), k.layers.Activation("sigmoid")]
+    layers += [k.layers.Dense(1), k.layers.Activation("sigmoid")]
+    model = k.Sequential(layers)
+    model.compile(optimizer=k.optimizers.SGD(0.01), loss="binary_crossentropy")
+    return model, x, y, 30, 32
+
+
 @scenario("healthy", "a working model: nothing to repair", expect_status="healthy",
           reference=_correct_mlp())
 def healthy(k, rng, n):

@@ -29,6 +29,8 @@ BROKEN = {
     "target_leakage": "leaked_target_column",
     "class_imbalance": "imbalanced_collapse",
     "no_signal": "noise_labels",
+    "frozen_layers": "frozen_layers",
+    "narrow_bottleneck": "narrow_bottleneck",
 }
 
 
@@ -110,3 +112,115 @@ def test_unscaled_inputs_is_quiet_when_the_model_reads_ids():
     model = keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(5000, 8),
                               keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
     assert data_checks.unscaled_inputs(model, x) == []
+
+
+# --- frozen_layers and narrow_bottleneck: broken cases and healthy look-alikes -----------
+
+def _trained(layers, x, y, *, epochs=30, freeze=(), loss="mse"):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((x.shape[1],)), *layers])
+    for i in freeze:
+        model.layers[i].trainable = False
+    model.compile(optimizer="adam", loss=loss)
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    return model
+
+
+def _static(model, x, y, epochs=30):
+    from autofix.api import prepare
+    from autofix.diagnosis import static_diagnosis
+
+    problem, _ = prepare(model, x, y, epochs=epochs)
+    return static_diagnosis(problem)
+
+
+def _regression_signal(n=400):
+    from autofix.scenarios import _signal
+
+    return _signal(np.random.default_rng(0), n)
+
+
+def test_frozen_layers_is_an_error_when_only_the_head_can_train_on_random_features():
+    import keras
+
+    x, y = _regression_signal()
+    model = _trained([keras.layers.Dense(8, activation="tanh"),
+                      keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)],
+                     x, y, freeze=(0, 1))
+    found = {f.code: f for f in _static(model, x, y).findings}
+    assert found["frozen_layers"].severity == "error"
+    evidence = found["frozen_layers"].evidence
+    assert evidence["hidden_trainable_share"] == 0 and evidence["trainable_parameters"] == 9
+    assert set(evidence["frozen_layers"]) == {model.layers[0].name, model.layers[1].name}
+
+
+def test_frozen_layers_is_quiet_on_a_healthy_fine_tuned_model():
+    """A pretrained feature extractor, frozen, under a new head that learns."""
+    import keras
+
+    x, y = _regression_signal()
+    pretrained = _trained([keras.layers.Dense(32, activation="relu"),
+                           keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)],
+                          x, y, epochs=40)
+    base = keras.Sequential(pretrained.layers[:-1], name="pretrained_base")
+    base.trainable = False
+    inputs = keras.Input((x.shape[1],))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="new_head")(base(inputs)))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=20, batch_size=32, verbose=0)
+    diagnosis = _static(model, x, y, epochs=20)
+    assert not diagnosis.given.degenerate
+    assert "frozen_layers" not in codes(diagnosis.findings), [str(f) for f in diagnosis.findings]
+
+
+def test_frozen_layers_is_quiet_when_a_frozen_first_layer_does_not_stop_learning():
+    import keras
+
+    x, y = _regression_signal()
+    model = _trained([keras.layers.Dense(32, activation="relu"),
+                      keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)],
+                     x, y, freeze=(0,))
+    assert "frozen_layers" not in codes(_static(model, x, y).findings)
+
+
+def _squares(n=400):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 8)).astype("float32")
+    y = (x[:, :4] ** 2).sum(axis=1) - 2 * x[:, 4] ** 2 + 0.1 * rng.normal(size=n)
+    return x, y.astype("float32")
+
+
+def test_narrow_bottleneck_fires_on_a_width_one_layer_in_a_nonlinear_regression():
+    import keras
+
+    x, y = _squares()
+    model = _trained([keras.layers.Dense(1, activation="relu"),
+                      keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)], x, y)
+    found = {f.code: f for f in _static(model, x, y).findings}
+    assert found["narrow_bottleneck"].severity == "error"
+    assert found["narrow_bottleneck"].evidence["layers"] == [model.layers[0].name]
+    assert found["narrow_bottleneck"].evidence["wanted"] == [16]
+
+
+def test_narrow_bottleneck_is_quiet_on_a_funnel_regression():
+    """64-32-16-1: every hidden layer at least as wide as the output needs."""
+    import keras
+
+    x, y = _squares()
+    model = _trained([keras.layers.Dense(64, activation="relu"),
+                      keras.layers.Dense(32, activation="relu"),
+                      keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)], x, y)
+    diagnosis = _static(model, x, y)
+    assert "narrow_bottleneck" not in codes(diagnosis.findings), [str(f) for f in diagnosis.findings]
+
+
+def test_narrow_bottleneck_is_quiet_when_the_narrow_model_learns():
+    """A two-unit layer on a target it can carry: the model learns, nothing to widen."""
+    import keras
+
+    x, y = _regression_signal()
+    model = _trained([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(2),
+                      keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)], x, y)
+    assert "narrow_bottleneck" not in codes(_static(model, x, y).findings)

@@ -14,7 +14,8 @@ NAMES = list(registry())
 def test_registry_has_the_builtin_strategies():
     assert {"normalize_inputs", "swap_output_activation", "change_loss", "reinitialize_weights",
             "rescale_targets", "tune_training", "class_weights", "clip_gradients",
-            "adjust_learning_rate", "extend_training", "fix_vanishing_gradients"} <= set(NAMES)
+            "adjust_learning_rate", "extend_training", "fix_vanishing_gradients",
+            "unfreeze_layers", "widen_bottleneck"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

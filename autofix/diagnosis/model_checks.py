@@ -250,11 +250,13 @@ def symmetric_init(model) -> list[Finding]:
 
 
 def _relu_layers(model):
-    """Hidden ReLU layers with a kernel (not the output head)."""
+    """Hidden layers that apply a ReLU (not the output head): a Dense/Conv with
+    ``activation="relu"``, or a separate ``ReLU``/``Activation("relu")`` layer."""
     head, _ = output_head(model)
+    relu = RELU_LIKE - {"elu", "selu", "gelu", "silu", "swish", "mish"}
     return [layer for layer in model.layers
-            if layer is not head and getattr(layer, "kernel", None) is not None
-            and activation_name(layer) in RELU_LIKE - {"elu", "selu", "gelu", "silu", "swish", "mish"}]
+            if layer is not head and activation_name(layer) in relu
+            and (getattr(layer, "kernel", None) is not None or not layer.weights)]
 
 
 #: output activations and the values at which they pass no gradient
@@ -355,4 +357,120 @@ def vanishing_gradients(model, setup, x: np.ndarray, y_encoded: np.ndarray, seed
         f"({len(layers)} layers): early layers barely learn; saturating activations "
         "(sigmoid/tanh) stacked deep are the usual cause",
         {"gradient_norms": dict(zip([layer.name for layer in layers], norms)), "ratio": ratio},
+    )]
+
+
+#: below this share of its hidden parameters trainable, a model practically cannot learn
+FROZEN_SHARE = 0.05
+
+
+def _underfits(problem) -> tuple[bool, dict]:
+    """Whether the given model fails to learn: its validation predictions are no better
+    than the constant baseline, or it gains less than half of what a quick scikit-learn
+    model gains over that baseline. (True, evidence) or (False, evidence); cached."""
+    key = ("model_checks", "underfits")
+    if key in problem.notes:
+        return problem.notes[key]
+    from ..judge import judge
+    from ..training import predict
+    from . import data_checks
+
+    given = judge(problem.task, problem.y, problem.y_val, predict(problem.model, problem.x_val))
+    evidence = {"metric": given.metric, "constant": given.constant}
+    verdict = bool(given.degenerate)
+    if verdict:
+        evidence["why"] = "its predictions are no better than the constant baseline"
+    else:
+        try:
+            ref = data_checks.reference_signal(problem.task, problem.x, problem.y,
+                                               problem.x_val, problem.y_val, problem.seed)
+        except Exception:  # noqa: BLE001 - evidence only
+            ref = {}
+        if ref and not ref.get("degenerate", True):
+            evidence["reference_metric"] = ref["metric"]
+            gain, ref_gain = given.metric - given.constant, ref["metric"] - ref["constant"]
+            if gain < 0.5 * ref_gain:
+                verdict = True
+                evidence["why"] = (f"it gains {gain:.3g} over the constant baseline where a quick "
+                                   f"scikit-learn model gains {ref_gain:.3g}")
+    problem.notes[key] = (verdict, evidence)
+    return verdict, evidence
+
+
+def frozen_layers(model, problem) -> list[Finding]:
+    """Layers set ``trainable=False``. An error when (almost) nothing outside the output
+    layer can train and the model does not learn; a warning when some hidden layers are
+    frozen and the model does not learn, or when nothing at all can train. A frozen
+    feature extractor under a head that learns (fine-tuning) is left alone."""
+    from ..modelio import output_parameter_layer, parameter_layers
+
+    try:
+        rows = parameter_layers(model)
+        head = output_parameter_layer(model)
+    except Exception:  # noqa: BLE001 - an unusual graph: no evidence, no finding
+        return []
+    frozen = [(layer, count) for layer, count, trains in rows if not trains]
+    if not frozen:
+        return []
+    total = sum(count for _, count, _ in rows)
+    trainable = sum(count for _, count, trains in rows if trains)
+    hidden = [(count, trains) for layer, count, trains in rows if layer is not head]
+    hidden_total = sum(count for count, _ in hidden)
+    hidden_share = (sum(count for count, trains in hidden if trains) / hidden_total
+                    if hidden_total else float(trainable > 0))
+    underfit, why = _underfits(problem)
+    if trainable == 0:
+        severity = "error" if underfit else "warning"
+        what = "every layer is frozen (trainable=False): no weight can change, whatever the training"
+    elif hidden_share < FROZEN_SHARE:
+        severity = "error" if underfit else None
+        what = (f"only {hidden_share:.0%} of the parameters outside the output layer can train: "
+                "the frozen layers keep their random start")
+    else:
+        severity = "warning" if underfit else None
+        what = f"{len(frozen)} layer(s) are frozen (trainable=False)"
+    if severity is None:
+        return []
+    names = ", ".join(f"'{layer.name}'" for layer, _ in frozen[:8])
+    more = f" and {len(frozen) - 8} more" if len(frozen) > 8 else ""
+    tail = f", and the model does not learn ({why['why']})" if underfit else ""
+    return [Finding(
+        "frozen_layers", severity,
+        f"{what}{tail}; frozen: {names}{more}; make them trainable",
+        {"frozen_layers": [layer.name for layer, _ in frozen],
+         "trainable_parameters": trainable, "parameters": total,
+         "hidden_trainable_share": hidden_share, "underfits": underfit, **why},
+    )]
+
+
+def narrow_bottleneck(model, problem) -> list[Finding]:
+    """A hidden layer that every path to the output passes through and that is narrower
+    than the output (a Dense(2) in front of 10 classes), or at most two wide on an input
+    with many values, while the model does not learn."""
+    from ..surgery import bottlenecks
+
+    try:
+        sites = bottlenecks(model)
+    except Exception:  # noqa: BLE001 - an unusual graph: no evidence, no finding
+        return []
+    if not sites:
+        return []
+    underfit, why = _underfits(problem)
+    if not underfit:
+        return []
+    parts = []
+    for site in sites:
+        where = (f"to an output of {site['output_width']} value(s)"
+                 if site["narrower_than_output"] else
+                 f"from an input of {site['input_values']} values")
+        parts.append(f"'{site['layer']}' ({site['class']}, {site['key']}={site['width']}) "
+                     f"passes only {site['values']} value(s) per row {where}")
+    return [Finding(
+        "narrow_bottleneck", "error",
+        f"{'; '.join(parts)}, and the model does not learn ({why['why']}): everything the "
+        "output sees is squeezed through it; widen it (to "
+        f"{', '.join(str(s['wanted']) for s in sites)})",
+        {"layers": [s["layer"] for s in sites], "widths": [s["width"] for s in sites],
+         "values": [s["values"] for s in sites], "wanted": [s["wanted"] for s in sites],
+         "output_width": sites[0]["output_width"], **why},
     )]

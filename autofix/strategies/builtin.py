@@ -14,4 +14,6 @@ from . import (  # noqa: F401
     retrain,
     swap_output_activation,
     tune_training,
+    unfreeze_layers,
+    widen_bottleneck,
 )

@@ -21,6 +21,8 @@ class ClassWeights(Strategy):
         return problem.task.kind in ("binary", "multiclass") and super().applies(problem, findings)
 
     def apply(self, draft, problem) -> None:
+        if problem.task.kind not in ("binary", "multiclass"):
+            return  # no classes to weigh (regression, multilabel)
         ids = class_ids(problem.task, problem.y)
         present = np.unique(ids)
         weights = compute_class_weight("balanced", classes=present, y=ids)

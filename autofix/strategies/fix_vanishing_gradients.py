@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..surgery import SATURATING, clone_changing, hidden_layers_with
+from ..surgery import clone_changing, saturating_sites
 from .base import Strategy, register
 
 
@@ -15,13 +15,23 @@ class FixVanishingGradients(Strategy):
     example_scenario = "deep_sigmoid"
 
     def applies(self, problem, findings) -> bool:
-        return super().applies(problem, findings) and bool(
-            hidden_layers_with(problem.model, SATURATING))
+        if not super().applies(problem, findings):
+            return False
+        try:
+            return bool(saturating_sites(problem.model))
+        except Exception:  # noqa: BLE001 - a graph surgery cannot read: nothing to change
+            return False
 
     def apply(self, draft, problem) -> None:
-        layers = hidden_layers_with(draft.core, SATURATING)
-        wanted = {layer.name: {"activation": "relu", "kernel_initializer": "he_normal"}
-                  for layer in layers}
+        # the layer that applies the activation changes: a Dense(sigmoid) becomes a
+        # Dense(relu), a separate Activation("sigmoid") an Activation("relu"); the kernel
+        # that feeds it gets He initialization (clone_changing drops what a config lacks)
+        wanted: dict[str, dict] = {}
+        sites = saturating_sites(draft.core)
+        for layer, kernel in sites:
+            wanted.setdefault(layer.name, {})["activation"] = "relu"
+            if kernel is not None:
+                wanted.setdefault(kernel.name, {})["kernel_initializer"] = "he_normal"
         if wanted:
             clone_changing(draft, wanted)
-        draft.params["relu_layers"] = len(wanted)
+        draft.params["relu_layers"] = len(sites)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._tf import keras
+from ..modelio import reads_ids
 from .base import Strategy, register
 
 
@@ -15,6 +16,10 @@ class NormalizeInputs(Strategy):
     example_scenario = "unnormalized_inputs"
 
     def apply(self, draft, problem) -> None:
+        if reads_ids(draft.core):
+            # ids (an Embedding's input) have no scale: normalizing them breaks the lookup
+            draft.params["normalized"] = False
+            return
         norm = keras().layers.Normalization(axis=-1, name="autofix_normalization")
         norm.adapt(problem.x)
         draft.preprocess.append(norm)

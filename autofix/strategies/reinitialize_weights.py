@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from ..modelio import activation_name
-from ..surgery import RELU_LIKE, rebuild_layer
+from ..surgery import RELU_LIKE, applied_activations, clone_core, rebuild_layer
 from .base import Strategy, register
 
 
-def fresh_initializers(layer) -> dict:
+def fresh_initializers(layer, activation: str | None = None) -> dict:
+    """Initializer changes for ``layer`` (only the settings its config has); ``activation``
+    is the one applied to its output, which may be a separate layer after it."""
     config = layer.get_config()
     changes = {}
     if "kernel_initializer" in config:
-        relu = activation_name(layer) in RELU_LIKE
+        relu = activation in RELU_LIKE
         changes["kernel_initializer"] = "he_normal" if relu else "glorot_uniform"
     if "bias_initializer" in config:
         changes["bias_initializer"] = "zeros"
@@ -27,4 +29,11 @@ class ReinitializeWeights(Strategy):
     example_scenario = "dead_relu"
 
     def apply(self, draft, problem) -> None:
-        draft.clone_core(lambda layer: rebuild_layer(layer, **fresh_initializers(layer)))
+        activations = applied_activations(draft.core)
+
+        def clone_function(layer):
+            act = activations.get(layer.name) or activation_name(layer)
+            return rebuild_layer(layer, **fresh_initializers(layer, act))
+
+        # nested models' layers too: a zero-initialized block inside a model is as stuck
+        clone_core(draft, clone_function, recursive=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..findings import codes
+from ..modelio import layer_width, width_head
 from ..setup import output_units
 from ..surgery import clone_changing, output_head, wanted_output
 from .base import Strategy, register
@@ -26,15 +27,20 @@ class SwapOutputActivation(Strategy):
 
     def apply(self, draft, problem) -> None:
         head, activation = output_head(draft.core)
-        want_act, want_units = wanted_output(draft.task_for(problem.task), draft.output_units)
-        changes = {}
+        units = draft.output_units
+        want_act, want_units = wanted_output(draft.task_for(problem.task), units)
+        wanted: dict[str, dict] = {}
         if activation != want_act:
-            changes["activation"] = want_act
-        units = getattr(head, "units", None)
-        if units is not None and units != want_units:
-            changes["units"] = want_units
-        if changes:
-            clone_changing(draft, {head.name: changes})
+            wanted[head.name] = {"activation": want_act}
+        if units != want_units:
+            # the layer whose width makes the output: the head itself, or the Dense under
+            # a separate Softmax/Activation layer
+            sized = width_head(draft.core)
+            width = layer_width(sized) if sized is not None else None
+            if width is not None and width[1] == units:
+                wanted.setdefault(sized.name, {})[width[0]] = want_units
+        if wanted:
+            clone_changing(draft, wanted)
         draft.params["output_activation"] = want_act
         if draft.setup.from_logits:
             draft.setup = draft.setup.replace(from_logits=False)
