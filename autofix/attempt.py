@@ -122,7 +122,7 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
     is a failed attempt, never raised. Training stops at ``deadline``, or after ``share`` of
     the time left once the candidate is built (building may itself search, e.g. keras-tuner)."""
     if problem.holdout == "folds":
-        return _run_folds(candidate, problem, registry, deadline=deadline or _share_of(problem, share))
+        return _run_folds(candidate, problem, registry, deadline=deadline, share=share)
     started = time.monotonic()
     try:
         draft = build(candidate, problem, registry)
@@ -192,36 +192,35 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
 
 
 FOLDS = 5
-#: below this many rows each fit is cheap: the k-fold judgement is repeated with reshuffled
-#: folds (two repeats) to steady it; above it one 5-fold pass
-REPEAT_BELOW = 150
 
 
-def _folds(problem: Problem, y: np.ndarray, repeats: int):
-    """Seeded repeated (stratified, for classes) k-fold splits of every row."""
-    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+def _folds(problem: Problem, y: np.ndarray):
+    """Seeded (stratified, for classes) k-fold splits of every row."""
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     if problem.task.kind in ("binary", "multiclass"):
         ids = class_ids(problem.task, y)
         if np.bincount(ids)[np.bincount(ids) > 0].min() >= FOLDS:
-            splitter = RepeatedStratifiedKFold(n_splits=FOLDS, n_repeats=repeats,
-                                               random_state=problem.seed)
+            splitter = StratifiedKFold(FOLDS, shuffle=True, random_state=problem.seed)
             return list(splitter.split(np.zeros(len(y)), ids))
-    splitter = RepeatedKFold(n_splits=FOLDS, n_repeats=repeats, random_state=problem.seed)
-    return list(splitter.split(np.zeros(len(y))))
+    return list(KFold(FOLDS, shuffle=True, random_state=problem.seed).split(np.zeros(len(y))))
 
 
 def _run_folds(candidate: Candidate, problem: Problem, registry, *,
-               deadline: float | None = None) -> Attempt:
+               deadline: float | None = None, share: float | None = None) -> Attempt:
     """Too few held-out rows to prove a repair: judge the candidate's recipe by k-fold over
-    every row (each row predicted by a model that never saw it, pooled; repeated on very
-    small data), then train the model handed back on every row."""
+    every row (each row predicted by a model that never saw it; the metric and the margin
+    are those of all rows pooled), then train the model handed back on every row. The
+    folds and the final fit split the candidate's time equally."""
     started = time.monotonic()
     x, y = problem.rows
-    repeats = 2 if len(y) < REPEAT_BELOW else 1
-    splits = _folds(problem, y, repeats)
-    predictions: list[np.ndarray | None] = [None] * repeats
-    draft = None
+    splits = _folds(problem, y)
+    predictions, draft = None, None
+
+    def until(fits_left: int) -> float | None:
+        end = deadline or _share_of(problem, share)
+        return None if end is None else time.monotonic() + max(end - time.monotonic(), 0) / fits_left
+
     for i, (train, test) in enumerate(splits):
         fold = problem.with_rows(x[train], y[train], x[test], y[test])
         try:
@@ -230,35 +229,24 @@ def _run_folds(candidate: Candidate, problem: Problem, registry, *,
             raise
         except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
             return _failed(candidate, err, started)
-        fits_left = len(splits) - i + 1  # these folds and the final fit share what is left
-        until = None if deadline is None else \
-            time.monotonic() + max(deadline - time.monotonic(), 0.0) / fits_left
-        trial = train_and_judge(candidate, draft, fold, deadline=until)
+        trial = train_and_judge(candidate, draft, fold, deadline=until(len(splits) - i + 1))
         if trial.verdict is None or trial.val_pred is None:
             trial.seconds = time.monotonic() - started
             trial.reason = f"fold {i + 1}: {trial.reason}"
             return trial
-        repeat = i // FOLDS
-        if predictions[repeat] is None:
-            predictions[repeat] = np.zeros((len(y),) + trial.val_pred.shape[1:], dtype="float64")
-        predictions[repeat][test] = trial.val_pred
+        if predictions is None:
+            predictions = np.zeros((len(y),) + trial.val_pred.shape[1:], dtype="float64")
+        predictions[test] = trial.val_pred
     task, labels = draft.task_for(problem.task), draft.labels(y)
-    verdicts = [judge(task, labels, labels, p) for p in predictions]
-    final = run_attempt(candidate, problem.with_rows(x, y, x, y), registry, deadline=deadline)
+    pooled = judge(task, labels, labels, predictions)
+    final = run_attempt(candidate, problem.with_rows(x, y, x, y), registry, deadline=until(1))
     if final.verdict is None:
         final.seconds = time.monotonic() - started
         return final
-    metric = float(np.mean([v.metric for v in verdicts]))
-    first = verdicts[0]
-    near_constant = all(v.near_constant for v in verdicts)
-    degenerate = near_constant or not metric > first.constant + first.margin
-    how = f"{FOLDS}-fold cross-validation" + (f", {repeats} repeats" if repeats > 1 else "")
-    reason = (f"{problem.task.metric} {metric:.3f} in {how} over {len(y)} rows, against the "
-              f"constant baseline {first.constant:.3f} (margin {first.margin:.3f})")
-    final.verdict = Judgement(metric, first.constant, first.margin, degenerate, near_constant,
-                              reason)
-    final.reason = reason
+    how = f"{FOLDS}-fold cross-validation"
+    final.verdict = pooled
+    final.reason = f"{pooled.reason} ({how} over {len(y)} rows, pooled)"
     final.judged_by = f"{how}, {len(y)} rows"
-    final.val_pred = predictions[0]
+    final.val_pred = predictions
     final.seconds = time.monotonic() - started
     return final

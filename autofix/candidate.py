@@ -14,6 +14,7 @@ import numpy as np
 
 from ._tf import keras
 from .setup import TrainingSetup, output_units
+from .surgery import clone_keeping_frozen
 from .problem import Problem
 from .task import Task, divided_task
 
@@ -44,12 +45,7 @@ class Draft:
 
     @classmethod
     def fresh(cls, problem: Problem) -> "Draft":
-        core = keras().models.clone_model(problem.model)
-        return cls(core=core, setup=problem.candidate_setup)
-
-    def clone_core(self, clone_function) -> None:
-        """Rebuild the core with ``clone_function(layer) -> layer`` (fresh weights)."""
-        self.core = keras().models.clone_model(self.core, clone_function=clone_function)
+        return cls(core=clone_keeping_frozen(problem.model), setup=problem.candidate_setup)
 
     @property
     def output_units(self) -> int:

@@ -43,10 +43,17 @@ CANDIDATE_SHARE = 0.6
 REBUILD, TUNER, MEASURE, CLIP = "rebuild", "tune_training", "adjust_learning_rate", "clip_gradients"
 
 
-def epoch_cap(user_epochs: int) -> int:
+#: a candidate may always take at least this many optimizer steps (tiny data needs many
+#: epochs to take as many steps as a run on a few thousand rows)
+MIN_STEPS = 2000
+
+
+def epoch_cap(user_epochs: int, steps_per_epoch: int = 1_000_000) -> int:
     """How long a candidate may train (early stopping usually ends it sooner): at least the
-    user's own epochs, otherwise 4x them within [100, MAX_EPOCHS]."""
-    return max(int(user_epochs), min(MAX_EPOCHS, max(100, 4 * int(user_epochs))))
+    user's own epochs, otherwise 4x them within [100, MAX_EPOCHS], and at least
+    :data:`MIN_STEPS` optimizer steps."""
+    cap = max(int(user_epochs), min(MAX_EPOCHS, max(100, 4 * int(user_epochs))))
+    return max(cap, math.ceil(MIN_STEPS / max(steps_per_epoch, 1)))
 
 
 @dataclass
@@ -136,7 +143,9 @@ class Search:
         self.budget, self.notify, self.forced = budget, notify, forced
         self.target = Target.from_reference(diagnosis.reference)
         self.tried: set = set()
-        problem.policy = {"epochs": epoch_cap(problem.setup.epochs), "early_stopping": True}
+        rows = len(problem.rows[0]) if problem.holdout == "folds" else len(problem.x)
+        steps = math.ceil(0.8 * rows / max(problem.setup.batch_size, 1))
+        problem.policy = {"epochs": epoch_cap(problem.setup.epochs, steps), "early_stopping": True}
         problem.deadline = budget.deadline
 
     # -- the loop -------------------------------------------------------------------------

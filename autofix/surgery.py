@@ -75,11 +75,15 @@ def applicable(layer, changes: dict) -> dict:
     return {key: value for key, value in changes.items() if key in config}
 
 
-def clone_core(draft, clone_function, *, recursive: bool = False) -> None:
-    """Rebuild ``draft.core`` with ``keras.models.clone_model(clone_function=...)``;
-    ``recursive``: nested models' layers go through ``clone_function`` too."""
-    draft.core = keras().models.clone_model(draft.core, clone_function=clone_function,
+def clone_core(draft, clone_function, *, recursive: bool = False, skip=(),
+               refreeze: bool = True) -> None:
+    """Rebuild ``draft.core`` with ``keras.models.clone_model(clone_function=...)``, keeping
+    the weights training never moves (:func:`keep_fixed_weights`) except on the layers in
+    ``skip``; ``recursive``: nested models' layers go through ``clone_function`` too."""
+    before = draft.core
+    draft.core = keras().models.clone_model(before, clone_function=clone_function,
                                             recursive=recursive)
+    keep_fixed_weights(before, draft.core, skip=skip, refreeze=refreeze)
 
 
 def clone_changing(draft, wanted: dict) -> None:
@@ -100,16 +104,23 @@ def clone_changing(draft, wanted: dict) -> None:
         changes = applicable(layer, changes)
         return rebuild_layer(layer, **changes) if changes else fresh_layer(layer)
 
-    before = draft.core
-    clone_core(draft, clone_function)
-    keep_frozen_weights(before, draft.core, skip=set(wanted))
+    clone_core(draft, clone_function, skip=set(wanted))
 
 
-def keep_frozen_weights(source, target, skip=(), _frozen: bool = False) -> list[str]:
-    """Copy the weights of ``source``'s frozen layers (a pretrained feature extractor set
-    ``trainable=False``, nested models' layers included) onto the layers of the same name
-    in ``target``, where the shapes still match, and keep them frozen; top-level layers
-    named in ``skip`` keep their fresh weights. Returns the names copied."""
+#: layers whose weights are state set before training (``adapt``), never trained: a fresh
+#: clone would lose it (a Normalization would forget the mean and variance it learned)
+ADAPTED_LAYERS = {"Normalization", "Discretization", "IntegerLookup", "StringLookup",
+                  "TextVectorization", "CategoryEncoding", "Hashing"}
+
+
+def keep_fixed_weights(source, target, skip=(), *, refreeze: bool = True,
+                       _frozen: bool = False) -> list[str]:
+    """Copy the weights training never moves from ``source`` onto the layers of the same
+    name in ``target`` (where the shapes still match): those of frozen layers (a pretrained
+    feature extractor set ``trainable=False``, nested models' layers included), kept frozen
+    unless ``refreeze`` is False, and the adapted state of preprocessing layers (a
+    Normalization's mean and variance). Top-level layers named in ``skip`` keep their fresh
+    weights. Returns the names copied."""
     model_class = keras().Model
     by_name = {layer.name: layer for layer in target.layers}
     copied = []
@@ -119,25 +130,28 @@ def keep_frozen_weights(source, target, skip=(), _frozen: bool = False) -> list[
             continue
         frozen = _frozen or not layer.trainable
         if isinstance(layer, model_class) and isinstance(twin, model_class):
-            copied += keep_frozen_weights(layer, twin, (), frozen)
+            copied += keep_fixed_weights(layer, twin, (), refreeze=refreeze, _frozen=frozen)
             continue
-        if not frozen or not layer.weights:
+        adapted = type(layer).__name__ in ADAPTED_LAYERS
+        if not (frozen or adapted) or not layer.weights:
             continue
         weights = layer.get_weights()
         if [w.shape for w in weights] != [tuple(v.shape) for v in twin.weights]:
             continue
         twin.set_weights(weights)
-        twin.trainable = False
+        if frozen and refreeze:
+            twin.trainable = False
         copied.append(layer.name)
     return copied
 
 
 def clone_keeping_frozen(model):
-    """``keras.models.clone_model(model)`` (fresh weights) whose frozen layers keep
-    ``model``'s weights: retraining the user's setup from a fresh start re-initializes
-    what their training moves, not a frozen pretrained block it never touches."""
+    """``keras.models.clone_model(model)`` (fresh weights) that keeps what training never
+    moves (see :func:`keep_fixed_weights`): retraining the user's setup from a fresh start
+    re-initializes what their training moves, not a frozen pretrained block or an adapted
+    Normalization."""
     clone = keras().models.clone_model(model)
-    keep_frozen_weights(model, clone)
+    keep_fixed_weights(model, clone)
     return clone
 
 
@@ -223,7 +237,7 @@ def unfreeze(draft) -> list[str]:
         return layer.__class__.from_config(config)
 
     frozen_model = not draft.core.trainable
-    clone_core(draft, clone_function, recursive=True)
+    clone_core(draft, clone_function, recursive=True, refreeze=False)
     draft.core.trainable = True  # a frozen model (or nested model) freezes all its layers
     if frozen_model:
         was_frozen.insert(0, draft.core.name)

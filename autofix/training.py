@@ -62,9 +62,12 @@ class TrainLog:
     update_ratio: float | None = None  # median per-step relative kernel update, 1st epoch
     initial_loss: float | None = None  # loss on a probe batch before the first step
 
+    passes_per_epoch: int = 1  # passes over the data in one Keras epoch (see fit)
+
     @property
     def epochs_run(self) -> int:
-        return len(self.losses)
+        """Passes over the training rows completed."""
+        return len(self.losses) * self.passes_per_epoch
 
     @property
     def finite(self) -> bool:
@@ -184,11 +187,14 @@ def _make_watch():
     return Watch
 
 
-def dataset(x, y, sample_weight, batch_size: int, seed: int):
+def dataset(x, y, sample_weight, batch_size: int, seed: int, *, passes: int = 1):
+    """A cached, shuffled, batched pipeline; ``passes`` reshuffled passes make one epoch."""
     t = tf()
     parts = (x, y) if sample_weight is None else (x, y, sample_weight.astype("float32"))
     ds = t.data.Dataset.from_tensor_slices(parts).cache()
     ds = ds.shuffle(min(len(x), 10_000), seed=seed, reshuffle_each_iteration=True)
+    if passes > 1:
+        ds = ds.repeat(passes)
     return ds.batch(batch_size).prefetch(2)
 
 
@@ -240,12 +246,17 @@ def _make_held_out_stopping():
     return HeldOutStopping
 
 
-def early_stopping(setup: TrainingSetup, held=None):
+def early_stopping(epochs: int, setup: TrainingSetup, held=None):
     """Stop once the held-out loss (or, with no rows held out, the training loss) has not
     improved for a while; keep the weights of the best epoch."""
     if held is not None:
         held = (tf().constant(held[0]), tf().constant(held[1]))
-    return _make_held_out_stopping()(max(10, int(setup.epochs) // 30), held, setup.make_loss())
+    return _make_held_out_stopping()(max(10, int(epochs) // 30), held, setup.make_loss())
+
+
+#: a candidate whose epoch is shorter than this many steps trains several passes over the
+#: data per Keras epoch: the same steps, a fraction of Keras' per-epoch overhead
+MIN_STEPS_PER_EPOCH = 16
 
 
 def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int = 0,
@@ -257,9 +268,14 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
     ``diagnostic``: the run is evidence, not a candidate: it may stop as soon as its
     weight updates settle the learning-rate question. ``validation``: (x, y_encoded) rows
     held out of training that decide, under ``setup.early_stopping``, when it stops."""
-    log = TrainLog(epochs_planned=int(setup.epochs))
     start = time.monotonic()
     steps = math.ceil(len(x) / max(1, setup.batch_size))
+    passes = 1
+    if setup.early_stopping and SETTINGS.lean and steps < MIN_STEPS_PER_EPOCH:
+        passes = math.ceil(MIN_STEPS_PER_EPOCH / steps)
+    epochs = math.ceil(int(setup.epochs) / passes)
+    log = TrainLog(epochs_planned=epochs, passes_per_epoch=passes)
+    steps *= passes
     probe_x, probe_y = x[:256], y_encoded[:256]
     stopper = None
     try:
@@ -269,16 +285,16 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
                               stop_when_conclusive=diagnostic and SETTINGS.reject_stuck)
         callbacks = [watch, *extra_callbacks]
         if setup.early_stopping:
-            stopper = early_stopping(setup, validation)
+            stopper = early_stopping(epochs, setup, validation)
             callbacks.append(stopper)
         if SETTINGS.lean:
-            ds = dataset(x, y_encoded, sample_weight, setup.batch_size, seed)
-            model.fit(ds, epochs=int(setup.epochs), verbose=0, callbacks=callbacks)
+            ds = dataset(x, y_encoded, sample_weight, setup.batch_size, seed, passes=passes)
+            model.fit(ds, epochs=epochs, verbose=0, callbacks=callbacks)
         else:
             model.fit(x, y_encoded, sample_weight=sample_weight, batch_size=setup.batch_size,
-                      epochs=int(setup.epochs), verbose=0, callbacks=callbacks)
+                      epochs=epochs, verbose=0, callbacks=callbacks)
         if stopper is not None and log.stopped == "completed":
-            log.best_epoch = None if stopper.best_epoch is None else stopper.best_epoch + 1
+            log.best_epoch = None if stopper.best_epoch is None else (stopper.best_epoch + 1) * passes
             if stopper.stopped_epoch > 0:
                 log.stopped = "levelled"
                 log.detail = (f"stopped at epoch {log.epochs_run}: the held-out loss had not "

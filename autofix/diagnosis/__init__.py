@@ -16,6 +16,7 @@ from .._tf import keras
 from ..findings import DATA_PROBLEMS, Finding, codes
 from ..judge import Judgement, judge, predicted_labels
 from ..problem import Problem
+from ..surgery import clone_keeping_frozen
 from ..training import TrainLog, encode_targets, fit, predict
 from . import data_checks, model_checks, training_checks
 
@@ -117,7 +118,7 @@ def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> Rerun:
     """Train a fresh clone of the user's model with the user's setup; judge it."""
     k = keras()
     k.utils.set_random_seed(problem.seed)
-    model = k.models.clone_model(problem.model)
+    model = clone_keeping_frozen(problem.model)
     x, y = problem.x[:rows], problem.y[:rows]
     log = fit(model, problem.setup, x, original_targets(problem, y), seed=problem.seed,
               deadline=problem.deadline, diagnostic=True)
