@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     extend_training,
     fix_vanishing_gradients,
     normalize_inputs,
+    rebuild,
     reinitialize_weights,
     rescale_targets,
     retrain,
