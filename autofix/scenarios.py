@@ -187,7 +187,8 @@ def too_few_epochs(k, rng, n):
 
 @scenario("mse_on_onehot", "MSE loss on one-hot digits (10 classes) behind sigmoids, trained with SGD",
           expect_codes=("loss_mismatch",),
-          reference=_correct_mlp(10, "softmax", "categorical_crossentropy", normalize=True, depth=1))
+          reference=_correct_mlp(10, "softmax", "categorical_crossentropy", normalize=True, depth=1,
+                                 epochs=40))
 def mse_on_onehot(k, rng, n):
     from sklearn.datasets import load_digits
 

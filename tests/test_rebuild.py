@@ -89,6 +89,18 @@ def test_rebuild_records_what_it_changed_on_a_broken_regressor(tmp_path):
     assert not model.layers[0].trainable and model.layers[-1].get_config()["activation"] == "relu"
 
 
+def test_rebuild_starts_from_the_users_architecture_whatever_came_before(diagnosed):
+    problem, _ = diagnosed("zero_init")
+    alone = build(REBUILD, problem, registry())
+    after = build(Candidate.of(["normalize_inputs", "rescale_targets", "extend_training",
+                                "rebuild"]), problem, registry())
+    assert len(after.preprocess) == len(alone.preprocess) == 1
+    assert len(after.postprocess) == len(alone.postprocess) == 1
+    assert len(after.callbacks) == len(alone.callbacks)
+    assert after.params["rebuild"] == alone.params["rebuild"]
+    assert after.setup == alone.setup
+
+
 def test_rebuild_repairs_a_zero_initialized_mlp(diagnosed):
     problem, _ = diagnosed("zero_init")
     attempt = run_attempt(REBUILD, problem, registry())

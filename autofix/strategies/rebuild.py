@@ -153,6 +153,10 @@ class Rebuild(Strategy):
     def apply(self, draft, problem) -> None:
         k = keras()
         changes = []
+        # from the user's architecture, whatever strategies came before it in a candidate
+        draft.preprocess, draft.postprocess, draft.callbacks = [], [], []
+        draft.target_shift = draft.target_scale = None
+        draft.core = k.models.clone_model(problem.model)
         relu_blocks, head = _relu_blocks(draft.core), _head_kernel(draft.core)
         draft.core = k.models.clone_model(
             draft.core, clone_function=lambda layer: fresh_layer(layer, relu_blocks, head),
