@@ -156,10 +156,10 @@ class Rebuild(Strategy):
         # from the user's architecture, whatever strategies came before it in a candidate
         draft.preprocess, draft.postprocess, draft.callbacks = [], [], []
         draft.target_shift = draft.target_scale = None
-        draft.core = k.models.clone_model(problem.model)
-        relu_blocks, head = _relu_blocks(draft.core), _head_kernel(draft.core)
+        user = problem.model
+        relu_blocks, head = _relu_blocks(user), _head_kernel(user)
         draft.core = k.models.clone_model(
-            draft.core, clone_function=lambda layer: fresh_layer(layer, relu_blocks, head),
+            user, clone_function=lambda layer: fresh_layer(layer, relu_blocks, head),
             recursive=True)
         draft.core.trainable = True  # Keras sets it on every layer, nested ones included
         changes += ["fresh init", "all layers trainable"]
