@@ -66,9 +66,11 @@ def _normalized(k, x, model):
 
 
 def _correct_mlp(out_units=1, out_activation="linear", loss="mse", *, normalize=False,
-                 learning_rate=1e-3, unscale_targets=False, epochs=None, **mlp_kwargs):
+                 learning_rate=1e-3, unscale_targets=False, epochs=None, batch_size=None,
+                 **mlp_kwargs):
     """A reference builder: the scenario's MLP built right (Adam, the task's head and loss,
-    optionally behind a Normalization layer or ending in a Rescaling to y's units)."""
+    optionally behind a Normalization layer or ending in a Rescaling to y's units);
+    ``epochs``/``batch_size``, when given, replace the user's in its training."""
     def build(k, x, y):
         model = _mlp(k, int(np.prod(x.shape[1:])), out_units, out_activation, **mlp_kwargs)
         if unscale_targets:
@@ -78,7 +80,9 @@ def _correct_mlp(out_units=1, out_activation="linear", loss="mse", *, normalize=
         if normalize:
             model = _normalized(k, x, model)
         model.compile(optimizer=k.optimizers.Adam(learning_rate), loss=loss)
-        return (model, {"epochs": epochs}) if epochs else model
+        fit_kwargs = {key: value for key, value in (("epochs", epochs), ("batch_size", batch_size))
+                      if value is not None}
+        return (model, fit_kwargs) if fit_kwargs else model
     return build
 
 
@@ -183,7 +187,8 @@ def too_few_epochs(k, rng, n):
 
 @scenario("mse_on_onehot", "MSE loss on one-hot digits (10 classes) behind sigmoids, trained with SGD",
           expect_codes=("loss_mismatch",),
-          reference=_correct_mlp(10, "softmax", "categorical_crossentropy", normalize=True, depth=1))
+          reference=_correct_mlp(10, "softmax", "categorical_crossentropy", normalize=True, depth=1,
+                                 epochs=40))
 def mse_on_onehot(k, rng, n):
     from sklearn.datasets import load_digits
 
@@ -467,6 +472,46 @@ def healthy(k, rng, n):
     model = _mlp(k, x.shape[1])
     model.compile(optimizer="adam", loss="mse")
     return model, x, y, 50, 32
+
+
+@scenario("tiny_xor", "60 rows of XOR-like data; a sigmoid hidden layer trained with SGD at 1e-3",
+          expect_codes=("degenerate_predictions",),
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy", learning_rate=0.01,
+                                 width=8, depth=1))
+def tiny_xor(k, rng, n):
+    n = 60  # a few dozen rows, whatever the caller asks for
+    x = rng.uniform(-1, 1, size=(n, 2)).astype("float32")
+    x += 0.2 * np.sign(x)  # a gap around the axes: the classes are cleanly separable
+    y = (x[:, 0] * x[:, 1] > 0).astype("float32")
+    model = _mlp(k, 2, out_activation="sigmoid", hidden_activation="sigmoid", width=8, depth=1)
+    model.compile(optimizer=k.optimizers.SGD(1e-3), loss="binary_crossentropy")
+    return model, x, y, 100, 8
+
+
+@scenario("sgd_needs_high_lr", "plain SGD at 1e-3 on a small sigmoid network that needs about 0.1: "
+          "the loss barely moves", expect_codes=("degenerate_predictions",),
+          reference=_correct_mlp(1, "sigmoid", "binary_crossentropy", learning_rate=0.01,
+                                 hidden_activation="sigmoid", width=16, depth=1))
+def sgd_needs_high_lr(k, rng, n):
+    x, score = _signal(rng, n)
+    y = (score[:, 0] > np.median(score)).astype("float32")
+    model = _mlp(k, x.shape[1], out_activation="sigmoid", hidden_activation="sigmoid", width=16,
+                 depth=1)
+    model.compile(optimizer=k.optimizers.SGD(1e-3), loss="binary_crossentropy")
+    return model, x, y, 30, 128
+
+
+@scenario("thousand_epochs", "1000 epochs of Adam on inputs in the tens of thousands: more "
+          "epochs do not make up for unnormalized inputs", expect_codes=("unscaled_inputs",),
+          reference=_correct_mlp(normalize=True, learning_rate=0.01, width=16, epochs=200))
+def thousand_epochs(k, rng, n):
+    n = min(n, 200)  # few rows, so that the user's 1000 epochs stay quick
+    x, y = _signal(rng, n)
+    x = x * np.array([1e4, 3e4, 1e4, 1e4, 2e4, 1e4], dtype="float32") \
+        + np.array([5e4, 0, 2e4, 0, 1e5, 0], dtype="float32")
+    model = _mlp(k, x.shape[1], width=16)
+    model.compile(optimizer=k.optimizers.Adam(1e-3), loss="mse")
+    return model, x.astype("float32"), y, 1000, 64
 
 
 @scenario("noise_labels", "labels independent of x: no model can learn them",

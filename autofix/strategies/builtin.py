@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     fix_label_encoding,
     fix_vanishing_gradients,
     normalize_inputs,
+    rebuild,
     reinitialize_weights,
     rescale_targets,
     retrain,
