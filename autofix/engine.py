@@ -7,8 +7,9 @@ Rounds, each built from what the previous one showed:
    the warnings too, then the model fixes alone);
 2. the best of those with its learning rate measured by a range test (and gradients
    clipped if its loss went NaN);
-3. the textbook rebuild (fresh init, the task's head and loss, normalization, Adam,
-   early stopping), a safety net for what the targeted repairs did not reach;
+3. the textbook rebuild (fresh init, the task's head and loss, normalization, Adam at
+   1e-3, early stopping), a safety net for what the targeted repairs did not reach, then
+   the same with its learning rate measured;
 4. the best so far refined by keras-tuner (learning rate and batch size around a measured
    learning rate).
 
@@ -240,4 +241,9 @@ class Search:
         return [self._base(attempts).plus(TUNER)]
 
     def rebuild_round(self, attempts: list) -> list:
-        return [Candidate.of([REBUILD])] if REBUILD in self.usable else []
+        """The textbook rebuild as it stands (Adam at 1e-3), then with its learning rate
+        measured."""
+        if REBUILD not in self.usable:
+            return []
+        textbook = Candidate.of([REBUILD])
+        return [textbook, textbook.plus(MEASURE)] if MEASURE in self.usable else [textbook]

@@ -135,7 +135,7 @@ class Rebuild(Strategy):
     summary = ("textbook rebuild, no diagnosis: fresh init, all trainable, the task's head and "
                "loss, normalized inputs and targets, Adam 1e-3, early stopping <= 300 epochs")
     answers = frozenset({"degenerate_predictions"})
-    order = 98
+    order = 1  # first: it starts over from the user's model; training strategies may follow
     standalone = True
     example_scenario = "zero_init"
 
@@ -153,7 +153,7 @@ class Rebuild(Strategy):
     def apply(self, draft, problem) -> None:
         k = keras()
         changes = []
-        # from the user's architecture, whatever strategies came before it in a candidate
+        # from the user's architecture (it comes first in a candidate)
         draft.preprocess, draft.postprocess, draft.callbacks = [], [], []
         draft.target_shift = draft.target_scale = None
         user = problem.model
@@ -183,10 +183,7 @@ class Rebuild(Strategy):
                                           learning_rate=1e-3, from_logits=False, clipnorm=None,
                                           class_weight=None)
         changes.append("adam 1e-3")
-        draft.setup = draft.setup.replace(epochs=MAX_EPOCHS, early_stopping=True)
-        # TEMPORARY: until the training engine implements TrainingSetup.early_stopping
-        # (stop on held-out loss, keep the best weights), stop on the training loss here
-        draft.callbacks.append(k.callbacks.EarlyStopping(
-            monitor="loss", patience=10, min_delta=1e-4, restore_best_weights=True))
-        changes.append(f"early stopping <= {MAX_EPOCHS} epochs")
+        epochs = max(MAX_EPOCHS, draft.setup.epochs)  # (the search's cap may be higher)
+        draft.setup = draft.setup.replace(epochs=epochs, early_stopping=True)
+        changes.append(f"early stopping <= {epochs} epochs")
         draft.params["rebuild"] = changes
