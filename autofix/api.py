@@ -20,7 +20,6 @@ from .errors import InputError
 from .findings import Finding, Findings
 from .interrupts import deferred_interrupts
 from .modelio import check_model, load_model
-from .planner import plan
 from .problem import Problem, holdout_mode, split
 from .result import RepairResult
 from .setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units, setup_from_model
@@ -219,8 +218,8 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
                 searched = True
                 notify("budget", clock)
                 if chief:
-                    attempts = distributed.serve(problem, plan(problem, diagnosis.findings, usable),
-                                                 usable, Path(workdir), notify)
+                    distributed.serve(problem, diagnosis, usable, clock, Path(workdir), notify,
+                                      attempts, forced=strategies is not None)
                 else:
                     Search(problem, diagnosis, usable, clock, notify=notify,
                            forced=strategies is not None).run(attempts)

@@ -119,6 +119,16 @@ def epoch_seconds(log, rows_trained: int, rows_total: int) -> float | None:
     return per_epoch * max(1.0, rows_total / max(rows_trained, 1))
 
 
+def train_here(search: "Search", queue: list):
+    """Train the queue's candidates one at a time in this process (the queue may grow
+    while this runs: the search can add candidates between two)."""
+    while queue and search.time_left():
+        interrupts.check()
+        candidate = queue.pop(0)
+        if candidate not in search.tried:
+            yield search.train(candidate)
+
+
 def best_attempt(attempts: list[Attempt]) -> Attempt | None:
     """The best non-degenerate attempt by metric; among near-ties the earliest."""
     good = [a for a in attempts if not a.degenerate and a.metric is not None]
@@ -134,19 +144,32 @@ def strongest(attempts: list[Attempt]) -> Attempt | None:
     return max(scored, key=lambda a: a.metric) if scored else None
 
 
+def apply_policy(problem) -> None:
+    """How every candidate trains (the same on the chief and on every worker): up to the
+    epoch cap, stopped early on held-out loss."""
+    rows = len(problem.rows[0]) if problem.holdout == "folds" else len(problem.x)
+    steps = math.ceil(0.8 * rows / max(problem.setup.batch_size, 1))
+    problem.policy = {"epochs": epoch_cap(problem.setup.epochs, steps), "early_stopping": True}
+
+
 class Search:
     """One repair search over ``usable`` strategies; attempts are appended to a list the
-    caller owns, so that an interrupt keeps every attempt finished so far."""
+    caller owns, so that an interrupt keeps every attempt finished so far.
+
+    ``execute(search, queue)`` trains a round's candidates and yields their attempts in the
+    queue's order; the default trains them here, one at a time (and the queue may grow
+    while it runs). :mod:`autofix.distributed` hands the whole round to keras-tuner workers
+    instead: the decisions (which candidate reaches the target, which rounds follow) are
+    the same, so a distributed run reaches the same result."""
 
     def __init__(self, problem, diagnosis, usable: dict, budget: Budget, *, notify,
-                 forced: bool = False):
+                 forced: bool = False, execute=None):
         self.problem, self.diagnosis, self.usable = problem, diagnosis, dict(usable)
         self.budget, self.notify, self.forced = budget, notify, forced
+        self.execute = execute or train_here
         self.target = Target.from_reference(diagnosis.reference)
         self.tried: set = set()
-        rows = len(problem.rows[0]) if problem.holdout == "folds" else len(problem.x)
-        steps = math.ceil(0.8 * rows / max(problem.setup.batch_size, 1))
-        problem.policy = {"epochs": epoch_cap(problem.setup.epochs, steps), "early_stopping": True}
+        apply_policy(problem)
         problem.deadline = budget.deadline
 
     # -- the loop -------------------------------------------------------------------------
@@ -159,17 +182,20 @@ class Search:
             if self.budget.left() <= 0 or self.hopeless(attempts):
                 return
 
+    def fresh(self, queue: list) -> list:
+        """The queue without duplicates and candidates already tried."""
+        out = []
+        for candidate in queue:
+            if candidate.strategies and candidate not in self.tried and candidate not in out:
+                out.append(candidate)
+        return out
+
     def _run_round(self, queue: list, attempts: list) -> bool:
         """Train the round's candidates in order; True once one reaches the target."""
-        while queue:
-            candidate = queue.pop(0)
-            if candidate in self.tried or not candidate.strategies:
-                continue
-            if self.budget.left() <= 0:
-                return False
-            interrupts.check()
-            self.tried.add(candidate)
-            attempt = self._try(candidate)
+        queue[:] = self.fresh(queue)
+        for attempt in self.execute(self, queue):
+            self.tried.add(attempt.candidate)
+            attempt.recovery = self.target.recovery(attempt.metric)
             attempts.append(attempt)
             self.notify("attempt", attempt)
             if self.target.reached(attempt):
@@ -177,23 +203,27 @@ class Search:
             if attempt.broken_strategy:  # drop the strategy that raised, everywhere
                 broken = attempt.broken_strategy
                 self.usable.pop(broken, None)
-                queue[:] = [c.without(broken) for c in queue]
+                queue[:] = self.fresh([attempt.candidate.without(broken),
+                                       *(c.without(broken) for c in queue)])
             if attempt.degenerate and not self.diagnosis.reran:
                 # the cheap evidence did not suffice: gather the rest, then plan with it
                 add_rerun(self.problem, self.diagnosis)
                 self.problem.findings = self.diagnosis.findings
                 self.notify("diagnosis", self.diagnosis)
-                queue[:0] = plan(self.problem, self.diagnosis.findings, self.usable)
+                queue[:0] = self.fresh(plan(self.problem, self.diagnosis.findings, self.usable))
         return False
 
-    def _try(self, candidate: Candidate) -> Attempt:
+    def time_left(self) -> bool:
+        return self.budget.left() > 0
+
+    def train(self, candidate: Candidate) -> Attempt:
+        """Train and judge one candidate in this process, within its share of the budget."""
         self.notify("attempt_start", candidate)
         self.problem.deadline = self.budget.deadline
         attempt = run_attempt(candidate, self.problem, self.usable, share=CANDIDATE_SHARE)
-        attempt.recovery = self.target.recovery(attempt.metric)
         if attempt.log is not None:
-            x_rows = len(self.problem.rows[0]) if self.problem.holdout == "folds" else len(self.problem.x)
-            self.budget.settle(epoch_seconds(attempt.log, x_rows, x_rows), self.problem.setup.epochs)
+            rows = len(self.problem.rows[0]) if self.problem.holdout == "folds" else len(self.problem.x)
+            self.budget.settle(epoch_seconds(attempt.log, rows, rows), self.problem.setup.epochs)
             self.problem.deadline = self.budget.deadline
         return attempt
 
@@ -210,6 +240,8 @@ class Search:
         if self.forced and not queue:  # the user named strategies that no finding calls for
             names = [n for n in self.usable if n != TUNER]
             queue = [Candidate.of([n]) for n in names] + [Candidate.of(names)]
+        if not queue:  # no specific cause found: the textbook rebuild is the generic try
+            queue = self.rebuild_round(attempts)[:1]
         return queue
 
     def _base(self, attempts: list) -> Candidate:

@@ -84,8 +84,11 @@ def verdict_line(report: dict) -> str:
     if not tried:
         return ("unrepairable: nothing was tried: no allowed strategy answers the findings"
                 + (f" ({', '.join(causes)})" if causes else ""))
-    return (f"unrepairable: none of {tried} candidate(s) beat the constant baseline "
+    line = (f"unrepairable: none of {tried} candidate(s) beat the constant baseline "
             f"{_num(base['constant'])}" + (f" ({', '.join(causes)})" if causes else ""))
+    if any(f["code"] == "no_signal" for f in report["findings"]):
+        line += "; reference models found no signal either: y may be noise, or the wrong column"
+    return line
 
 
 def print_report(report: dict, console: Console | None = None, *, quiet: bool = False) -> None:

@@ -165,7 +165,7 @@ def memory(scenario: str = "unnormalized_inputs", rows: int = 1000) -> dict:
         np.savez(data, x=case.x, y=case.y)
         fit_kib = _peak_kib([sys.executable, "-c", PLAIN_FIT, str(model), str(data),
                              str(case.epochs), str(case.batch_size)])
-        repair_kib = _peak_kib([sys.executable, "-m", "autofix.cli", "repair", str(model), str(data),
+        repair_kib = _peak_kib([sys.executable, "-m", "autofix", "repair", str(model), str(data),
                                 "-o", str(Path(tmp) / "fixed.keras"), "--epochs", str(case.epochs),
                                 "--quiet"])
     return {"scenario": scenario, "rows": rows, "plain_fit_mib": round(fit_kib / 1024, 1),
@@ -176,7 +176,7 @@ def cli_start(repeats: int = 5) -> dict:
     times = []
     for _ in range(repeats):
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "autofix.cli", "--help"], capture_output=True, timeout=60)
+        subprocess.run([sys.executable, "-m", "autofix", "--help"], capture_output=True, timeout=60)
         times.append(time.monotonic() - started)
     return {"seconds": round(statistics.median(times), 3)}
 
@@ -260,7 +260,7 @@ def distributed_times(scenario: str = "unnormalized_inputs") -> dict:
         tmp = Path(tmp)
         case.model.save(tmp / "m.keras")
         np.savez(tmp / "d.npz", x=case.x, y=case.y)
-        cli = [sys.executable, "-m", "autofix.cli", "repair", str(tmp / "m.keras"), str(tmp / "d.npz"),
+        cli = [sys.executable, "-m", "autofix", "repair", str(tmp / "m.keras"), str(tmp / "d.npz"),
                "--quiet"]
         started = time.monotonic()
         subprocess.run(cli + ["-o", str(tmp / "single.keras")], capture_output=True, timeout=600)
@@ -388,7 +388,7 @@ def main(argv=None) -> int:
                "quick": args.quick}
     print("scenarios", flush=True)
     names = QUICK_SCENARIOS if args.quick else tuple(SCENARIOS)
-    results["scenarios"] = scenario_rows(names, rows=400 if args.quick else 1000, blind=not args.quick,
+    results["scenarios"] = scenario_rows(names, rows=600 if args.quick else 1000, blind=not args.quick,
                                          rebuild=not args.quick)
     from autofix.bench import recovery_summary
 

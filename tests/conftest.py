@@ -20,6 +20,7 @@ def case():
         key = (name, tuple(sorted(kwargs.items())))
         if key not in cache:
             kwargs.setdefault("rows", ROWS)
+            kwargs.setdefault("timed", False)  # (the benchmark times plain fits, not the tests)
             cache[key] = make_case(name, **kwargs)
         return cache[key]
 

@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from typer.testing import CliRunner
 
 from autofix.cli import app
-from autofix.data import load_npz, validate_xy
+from autofix.data import MIN_ROWS, load_npz, validate_xy
 from autofix.errors import InputError
 from autofix.modelio import load_model
 
@@ -34,7 +34,7 @@ def test_validator_accepts_or_explains(x, y):
         message = str(err)
         assert message and "\n" not in message
         return
-    assert vx.dtype == np.float32 and len(vx) == len(vy) >= 10 and vx.ndim >= 2
+    assert vx.dtype == np.float32 and len(vx) == len(vy) >= MIN_ROWS and vx.ndim >= 2
 
 
 @settings(max_examples=100, deadline=None)

@@ -30,11 +30,11 @@ def saved(tmp_path_factory, case):
     return save
 
 
-#: (stderr marker to wait for, then seconds to wait, signal): during Python's start-up, the
-#: diagnosis, a candidate's training (early and late), and between two candidates
+#: (stderr marker to wait for, then seconds to wait, signal): during Python's start-up and
+#: imports, as the search begins, and while a candidate trains
 INTERRUPTS = [(None, 1.0, signal.SIGINT), ("diagnosed", 0.0, signal.SIGTERM),
-              ("trying", 0.2, signal.SIGINT), ("trying", 2.0, signal.SIGTERM),
-              ("->", 0.0, signal.SIGINT), ("trying", 1.0, signal.SIGINT)]
+              ("trying", 0.0, signal.SIGINT), ("trying", 0.3, signal.SIGTERM),
+              ("trying", 0.5, signal.SIGINT), ("trying", 0.1, signal.SIGINT)]
 
 
 def test_an_interrupt_always_ends_the_same_way(saved, tmp_path):

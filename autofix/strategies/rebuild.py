@@ -95,12 +95,8 @@ def fresh_layer(layer, relu_blocks: set = frozenset(), head: str | None = None):
     Kernels of ReLU blocks get He initialization, the output head Glorot whatever the
     (possibly wrong) activation it came with."""
     config = layer.get_config()
-    changes = fresh_initializers(layer)
-    if "kernel_initializer" in changes:
-        if layer.name == head:
-            changes["kernel_initializer"] = "glorot_uniform"
-        elif layer.name in relu_blocks:
-            changes["kernel_initializer"] = "he_normal"
+    applied = "relu" if layer.name in relu_blocks else activation_name(layer)
+    changes = fresh_initializers(layer, None if layer.name == head else applied)
     for key, default in _DEFAULT_INITIALIZERS.items():
         if key in config:
             changes[key] = default
