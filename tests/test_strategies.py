@@ -1,5 +1,7 @@
 """One conformance test every registered strategy passes (as scikit-learn's check_estimator)."""
 
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -36,7 +38,11 @@ def test_strategy_never_mutates_the_input_and_saves(name, diagnosed, tmp_path):
     problem, _ = diagnosed(strategy.example_scenario)
     weights = [w.copy() for w in problem.model.get_weights()]
     config = problem.model.get_config()
-    draft = build(Candidate.of([name]), problem, registry())
+    problem.deadline = time.monotonic() + 5  # a search inside a strategy (keras-tuner) stays short
+    try:
+        draft = build(Candidate.of([name]), problem, registry())
+    finally:
+        problem.deadline = None  # (the problem is shared by the session's tests)
     model = draft.assemble(problem.input_shape)
     assert problem.model.get_config() == config
     for before, after in zip(weights, problem.model.get_weights()):
