@@ -34,7 +34,7 @@ def saved(tmp_path_factory, case):
 #: imports, as the search begins, and while a candidate trains
 INTERRUPTS = [(None, 1.0, signal.SIGINT), ("diagnosed", 0.0, signal.SIGTERM),
               ("trying", 0.0, signal.SIGINT), ("trying", 0.3, signal.SIGTERM),
-              ("trying", 0.5, signal.SIGINT), ("trying", 0.1, signal.SIGINT)]
+              ("trying", 0.6, signal.SIGINT)]
 
 
 def test_an_interrupt_always_ends_the_same_way(saved, tmp_path):
