@@ -228,20 +228,19 @@ class Search:
         return attempt
 
     def hopeless(self, attempts: list) -> bool:
-        """No signal in the data by the reference's account, and nothing learned it either:
-        more rounds would only spend the budget."""
-        return ("no_signal" in codes(self.diagnosis.findings)
+        """No signal in the data by the reference's account, and what was tried did not
+        learn it either: more rounds would only spend the budget."""
+        return ("no_signal" in codes(self.diagnosis.findings) and bool(attempts)
                 and all(a.degenerate for a in attempts))
 
     # -- the rounds -----------------------------------------------------------------------
     def first_round(self, attempts: list) -> list:
+        """The targeted repairs (none when the diagnosis found no specific cause: the
+        generic rounds follow)."""
         queue = plan(self.problem, self.diagnosis.findings, self.usable)
-        queue = [c for c in queue if REBUILD not in c.strategies and TUNER not in c.strategies]
         if self.forced and not queue:  # the user named strategies that no finding calls for
             names = [n for n in self.usable if n != TUNER]
             queue = [Candidate.of([n]) for n in names] + [Candidate.of(names)]
-        if not queue:  # no specific cause found: the textbook rebuild is the generic try
-            queue = self.rebuild_round(attempts)[:1]
         return queue
 
     def _base(self, attempts: list) -> Candidate:
@@ -259,11 +258,9 @@ class Search:
         base = self._base(attempts)
         if REBUILD in base.strategies:
             return []
-        best = strongest(attempts)
-        extra = []
-        if best is not None and best.log is not None and CLIP in self.usable and \
-                training_checks.nonfinite_loss(best.log):
-            extra.append(CLIP)
+        diverged = any(a.log is not None and training_checks.nonfinite_loss(a.log)
+                       for a in attempts)
+        extra = [CLIP] if diverged and CLIP in self.usable else []
         names = sorted([*base.strategies, *extra, MEASURE], key=lambda n: self.usable[n].order)
         return [Candidate.of(names)]
 

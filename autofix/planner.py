@@ -1,49 +1,37 @@
-"""Rank candidate repairs from the findings.
+"""The targeted candidates: repairs the findings call for, in the order to try them.
 
-The first candidate answers every error finding at once (two bugs at once is common);
-the next adds what the warnings suggest; then keras-tuner searches learning rate and
-epochs on top of the model fixes.
+The first candidate answers every error finding at once (two bugs at once is common); the
+next adds what the warnings suggest; the last keeps the model fixes alone (no training
+changes). The search (:mod:`autofix.engine`) tries them first, before its generic rounds
+(a measured learning rate, the textbook rebuild, keras-tuner), which are not planned here.
 """
 
 from __future__ import annotations
 
 from .candidate import Candidate
-from .findings import Finding, codes
+from .findings import Finding
 
-TUNER = "tune_training"
-TRAINING_CODES = {"learning_rate_too_high", "learning_rate_too_low", "undertrained",
-                  "nonfinite_loss"}
+#: strategies the search proposes in its own rounds, never as a targeted repair
+GENERIC = {"tune_training", "rebuild"}
 
 
 def fired(problem, findings: list[Finding], usable: dict) -> list:
-    chosen = [s for s in usable.values() if s.name != TUNER and s.applies(problem, findings)]
+    """The usable strategies the findings call for, in their order; standalone ones only
+    when nothing else fires."""
+    chosen = [s for s in usable.values()
+              if s.name not in GENERIC and s.applies(problem, findings)]
     if any(not s.standalone for s in chosen):
         chosen = [s for s in chosen if not s.standalone]
     return sorted(chosen, key=lambda s: (s.order, s.name))
 
 
 def plan(problem, findings: list[Finding], usable: dict) -> list[Candidate]:
-    """Candidates in the order to try them, without duplicates or the bare original."""
+    """Targeted candidates in the order to try them, without duplicates or empty ones."""
     errors = [f for f in findings if f.severity == "error"]
-    primary = fired(problem, errors, usable)
     everything = fired(problem, findings, usable)
-    first = Candidate.of(s.name for s in primary)
-    candidates = [first, Candidate.of(s.name for s in everything)]
-    model_fixes = Candidate.of(s.name for s in everything if not s.tuning)
-    candidates.append(model_fixes)
-    if not everything and "normalize_inputs" in usable:
-        # no specific cause found: the cheapest generic repair
-        candidates.append(Candidate.of(["normalize_inputs"]))
-    found = codes(findings)
-    hopeless = "no_signal" in found and not TRAINING_CODES & found
-    if TUNER in usable and usable[TUNER].applies(problem, findings) and not hopeless:
-        base = model_fixes if model_fixes.strategies else (
-            Candidate.of(["normalize_inputs"]) if "normalize_inputs" in usable else Candidate())
-        candidates.append(base.plus(TUNER))
-    return _unique(candidates)
-
-
-def _unique(candidates) -> list[Candidate]:
+    candidates = [Candidate.of(s.name for s in fired(problem, errors, usable)),
+                  Candidate.of(s.name for s in everything),
+                  Candidate.of(s.name for s in everything if not s.tuning)]
     seen, ordered = set(), []
     for candidate in candidates:
         if candidate.strategies and candidate not in seen:
