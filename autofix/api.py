@@ -15,9 +15,9 @@ from . import interrupts
 from .attempt import Attempt
 from .data import MIN_ROWS, validate_xy
 from .diagnosis import PROBE_ROWS, Diagnosis, add_rerun, diagnose_problem, static_diagnosis
-from .engine import TARGET_RECOVERY, Budget, Search, Target, best_attempt, epoch_seconds
+from .engine import Budget, Search, Target, best_attempt, epoch_seconds
 from .errors import InputError
-from .findings import Finding, Findings
+from .findings import SHORT_OF_REFERENCE, Finding, Findings
 from .interrupts import deferred_interrupts
 from .modelio import check_model, load_model
 from .problem import Problem, holdout_mode, split
@@ -161,10 +161,10 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     """Diagnose ``model``, retrain candidate repairs, and return the best proven one.
 
     The search (:mod:`autofix.engine`) goes on past the first candidate that beats the
-    constant baseline until one recovers 90 % of what a reference model reaches on the same
+    constant baseline until one recovers 95 % of what a reference model reaches on the same
     rows, or the budget (``budget`` seconds; by default 10x the cost of the user's own
-    training, within 30 s and 3 min) runs out. The costly part of the diagnosis, a rerun of the user's training, is skipped when the
-    cheap checks already explain the failure and their repair works (``thorough=True``
+    training, within 30 s and 3 min) runs out. The costly part of the diagnosis, a rerun of
+    the user's training, is skipped when the cheap checks already explain the failure and their repair works (``thorough=True``
     always runs it, e.g. for the HTML report's loss curves). ``progress``, if given, is
     called with events (``("diagnosis", Diagnosis)``, ``("attempt_start", Candidate)``,
     ``("epoch", (epoch, epochs, loss))``, ``("attempt", Attempt)``) as the repair runs.
@@ -261,7 +261,7 @@ def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> R
         fix = {"strategies": list(best.candidate.strategies), "params": record["params"],
                "metric": best.metric, "model_path": None, "recovery": best.recovery,
                "judged_by": best.judged_by, "compiled": record.get("compiled")}
-        if best.recovery is not None and best.recovery < TARGET_RECOVERY:
+        if best.recovery is not None and best.recovery < SHORT_OF_REFERENCE:
             findings.append(_below_reference(best, target, task.metric, len(attempts), clock))
     else:  # nothing proven: the model handed back is the user's own, unchanged
         status, model = "unrepairable", problem.model

@@ -29,10 +29,14 @@ from . import interrupts
 from .attempt import Attempt, run_attempt
 from .candidate import Candidate
 from .diagnosis import add_rerun, training_checks
-from .findings import codes
+from .findings import SHORT_OF_REFERENCE, codes  # noqa: F401 - re-exported
 from .planner import plan
 
-TARGET_RECOVERY = 0.9
+#: the search goes on while the best candidate recovers less than this share of the
+#: reference's gain over the constant baseline (the reference is a quick scikit-learn model,
+#: often a little weaker than a well-built network: aiming a little above 0.9 keeps a repair
+#: that lands at 0.9 of the reference from stopping short of what a correct model reaches)
+TARGET_RECOVERY = 0.95
 #: two candidates whose metrics are this close are equally good: the earlier (more
 #: targeted, smaller) repair is kept
 TIE = 0.01
@@ -103,20 +107,40 @@ class Budget:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
+    @property
+    def settled(self) -> bool:
+        return self.given or self.seconds is not None
+
     def settle(self, epoch_seconds: float | None, user_epochs: int) -> None:
         """Fix the default budget from the measured cost of one epoch."""
-        if self.given or self.seconds is not None or not epoch_seconds:
+        if self.settled or not epoch_seconds:
             return
         self.seconds = round(min(MAX_BUDGET, max(MIN_BUDGET, BUDGET_FACTOR * epoch_seconds
                                                  * user_epochs)), 1)
 
 
-def epoch_seconds(log, rows_trained: int, rows_total: int) -> float | None:
-    """Seconds one epoch over ``rows_total`` rows costs, from a timed training run."""
+def epoch_seconds(log, rows_trained: int = 1, rows_total: int = 1) -> float | None:
+    """Seconds one epoch over ``rows_total`` rows costs, from a timed training run over
+    ``rows_trained`` rows."""
     per_epoch = None if log is None else log.seconds_per_epoch
     if not per_epoch:
         return None
     return per_epoch * max(1.0, rows_total / max(rows_trained, 1))
+
+
+class SettlingDeadline:
+    """A candidate's deadline while the default budget is not yet known: as soon as the
+    candidate's own epochs are timed the budget is settled from them, and the candidate
+    keeps :data:`CANDIDATE_SHARE` of it (so one slow candidate cannot spend the whole
+    budget before the budget is even known)."""
+
+    def __init__(self, search: "Search", started: float):
+        self.search, self.started = search, started
+
+    def __call__(self, log) -> float:
+        budget = self.search.budget
+        budget.settle(epoch_seconds(log), self.search.problem.setup.epochs)
+        return self.started + CANDIDATE_SHARE * max(budget.deadline - self.started, 0.0)
 
 
 def train_here(search: "Search", queue: list):
@@ -220,11 +244,14 @@ class Search:
         """Train and judge one candidate in this process, within its share of the budget."""
         self.notify("attempt_start", candidate)
         self.problem.deadline = self.budget.deadline
-        attempt = run_attempt(candidate, self.problem, self.usable, share=CANDIDATE_SHARE)
+        if self.budget.settled or self.problem.holdout == "folds":
+            attempt = run_attempt(candidate, self.problem, self.usable, share=CANDIDATE_SHARE)
+        else:  # the default budget is settled by this candidate's own first epochs
+            attempt = run_attempt(candidate, self.problem, self.usable,
+                                  deadline=SettlingDeadline(self, time.monotonic()))
         if attempt.log is not None:
-            rows = len(self.problem.rows[0]) if self.problem.holdout == "folds" else len(self.problem.x)
-            self.budget.settle(epoch_seconds(attempt.log, rows, rows), self.problem.setup.epochs)
-            self.problem.deadline = self.budget.deadline
+            self.budget.settle(epoch_seconds(attempt.log), self.problem.setup.epochs)
+        self.problem.deadline = self.budget.deadline
         return attempt
 
     def hopeless(self, attempts: list) -> bool:

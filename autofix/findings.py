@@ -34,6 +34,10 @@ CODES = {
     "narrow_bottleneck": "a hidden layer narrower than the output needs squeezes what reaches it",
 }
 
+#: a repair handed back below this share of the reference's gain over the constant baseline
+#: says so (``below_reference``)
+SHORT_OF_REFERENCE = 0.9
+
 #: Findings about the data that no change to the model can repair: as errors they stop the
 #: repair (``target_leakage`` only on a model that works; see ``Diagnosis.data_problem``).
 #: NaN/inf rows (``nonfinite_data``, a warning) are dropped and the repair goes on.

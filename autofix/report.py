@@ -8,7 +8,7 @@ from html import escape
 from rich.console import Console
 from rich.table import Table
 
-from .findings import DATA_PROBLEMS
+from .findings import DATA_PROBLEMS, SHORT_OF_REFERENCE
 
 VERDICT = {
     "repaired": ("green", "REPAIRED"),
@@ -68,7 +68,7 @@ def verdict_line(report: dict) -> str:
         if recovery is not None:
             line += f"; a reference model reaches {_num(base.get('reference'))}: {recovery:.0%} of it"
         line += ")"
-        if recovery is not None and recovery < 0.9:
+        if recovery is not None and recovery < SHORT_OF_REFERENCE:
             line += "; still short of what the data allows (see below_reference)"
         judged = fix.get("judged_by")
         if judged and judged != "held-out rows":

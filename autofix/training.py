@@ -51,18 +51,20 @@ class TrainLog:
     best_epoch: int | None = None  # under early stopping: the epoch whose weights were kept
     epoch_seconds: list = field(default_factory=list)  # wall time of each epoch
 
-    @property
-    def seconds_per_epoch(self) -> float | None:
-        """A typical epoch's cost (the median; the first epoch, which also pays for tracing,
-        is left out: a run of one epoch tells nothing)."""
-        times = self.epoch_seconds[1:]
-        return float(np.median(times)) if times else None
     detail: str = ""
     seconds: float = 0.0
     update_ratio: float | None = None  # median per-step relative kernel update, 1st epoch
     initial_loss: float | None = None  # loss on a probe batch before the first step
 
     passes_per_epoch: int = 1  # passes over the data in one Keras epoch (see fit)
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        """A typical pass over the training rows' cost (the median over Keras epochs, each
+        ``passes_per_epoch`` passes; the first, which also pays for tracing, is left out: a
+        run of one epoch tells nothing)."""
+        times = self.epoch_seconds[1:]
+        return float(np.median(times)) / self.passes_per_epoch if times else None
 
     @property
     def epochs_run(self) -> int:
@@ -106,7 +108,7 @@ def _make_watch():
     class Watch(k.callbacks.Callback):
         """Stop on NaN loss, on a candidate stuck at constant predictions, or on time."""
 
-        def __init__(self, log: TrainLog, probe_x, probe_y, loss_fn, deadline: float | None,
+        def __init__(self, log: TrainLog, probe_x, probe_y, loss_fn, deadline,
                      steps: int, reject_stuck: bool, stop_when_conclusive: bool = False):
             super().__init__()
             self.stop_when_conclusive = stop_when_conclusive
@@ -162,7 +164,8 @@ def _make_watch():
                                    f"{ratio:.1e} of their size, far outside the range that learns")
                 self.model.stop_training = True
                 return
-            if self.deadline is not None and time.monotonic() > self.deadline:
+            limit = self.deadline(self.log) if callable(self.deadline) else self.deadline
+            if limit is not None and time.monotonic() > limit:
                 self.log.stopped, self.log.detail = "time", f"ran out of its time share at epoch {epoch + 1}"
                 self.model.stop_training = True
                 return
@@ -260,14 +263,17 @@ MIN_STEPS_PER_EPOCH = 16
 
 
 def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int = 0,
-        sample_weight: np.ndarray | None = None, deadline: float | None = None,
+        sample_weight: np.ndarray | None = None, deadline=None,
         reject_stuck: bool = True, extra_callbacks=(), diagnostic: bool = False,
         validation: tuple | None = None) -> TrainLog:
     """Compile ``model`` for ``setup`` and train it; never raises for a failed run.
 
     ``diagnostic``: the run is evidence, not a candidate: it may stop as soon as its
     weight updates settle the learning-rate question. ``validation``: (x, y_encoded) rows
-    held out of training that decide, under ``setup.early_stopping``, when it stops."""
+    held out of training that decide, under ``setup.early_stopping``, when it stops.
+    ``deadline``: a time (``time.monotonic()``) after which no further epoch starts, or a
+    function of the run's :class:`TrainLog` so far that returns one (a deadline that moves
+    as the run's own epochs are timed)."""
     start = time.monotonic()
     steps = math.ceil(len(x) / max(1, setup.batch_size))
     passes = 1

@@ -12,9 +12,10 @@ import pytest
 import autofix
 from autofix.api import prepare
 from autofix.candidate import Draft
-from autofix.engine import Budget, Target, best_attempt, epoch_cap
+from autofix.engine import CANDIDATE_SHARE, Budget, SettlingDeadline, Target, best_attempt, epoch_cap
 from autofix.lr_finder import range_test, valley
 from autofix.setup import TrainingSetup
+from autofix.training import TrainLog
 
 
 def _smooth(n=600, d=5, seed=0):
@@ -78,6 +79,21 @@ def test_default_budget_scales_with_the_users_training_within_bounds():
     given = Budget(time.monotonic(), 5.0, given=True)
     given.settle(1.0, 1000)
     assert given.seconds == 5.0
+
+
+def test_a_first_candidate_keeps_its_share_of_the_budget_its_own_epochs_settle():
+    """A slow first candidate (a GRU, 100 epochs allowed) cannot spend the whole default
+    budget before the budget is known: its second epoch settles it, and it keeps its share."""
+    started = time.monotonic()
+    search = type("S", (), {})()
+    search.budget = Budget(started)
+    search.problem = type("P", (), {"setup": TrainingSetup(epochs=10)})()
+    deadline = SettlingDeadline(search, started)
+    assert deadline(TrainLog(epoch_seconds=[3.0])) > started + 100  # one epoch: not yet known
+    log = TrainLog(epoch_seconds=[3.0, 2.0, 2.0], passes_per_epoch=4)  # 0.5 s a pass
+    assert math.isclose(log.seconds_per_epoch, 0.5)
+    assert math.isclose(deadline(log), started + CANDIDATE_SHARE * 50.0)  # 10 x 10 epochs x 0.5 s
+    assert search.budget.seconds == 50.0
 
 
 def test_epoch_cap():
