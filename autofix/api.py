@@ -251,9 +251,11 @@ def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> R
                 "original": given.metric if given else None}
     if target.known:
         baseline["reference"] = target.reference
-    best = best_attempt(attempts)
+    works = given is not None and not given.degenerate
+    best = best_attempt(attempts, above=given.metric if works else None)
     findings, fix = list(diagnosis.findings), None
-    if diagnosis.healthy and diagnosis.complete:
+    if diagnosis.healthy and diagnosis.complete or works and best is None and attempts \
+            and not interrupted:  # (a working model that no candidate beat stays as it is)
         status, model = "healthy", problem.model
     elif best is not None:
         status, model = "repaired", best.model

@@ -14,7 +14,7 @@ from .judge import Judgement, judge
 from .problem import Problem
 from .setup import TrainingSetup
 from .task import class_ids
-from .training import TrainLog, encode_targets, fit, predict
+from .training import TrainLog, encode_targets, error_text, fit, predict
 
 
 @dataclass
@@ -102,7 +102,7 @@ def sample_weights(draft, task, y: np.ndarray) -> np.ndarray | None:
 
 
 def _failed(candidate: Candidate, err: Exception, started: float) -> Attempt:
-    attempt = Attempt(candidate, reason=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
+    attempt = Attempt(candidate, reason=error_text(err))
     attempt.broken_strategy = getattr(err, "name", None)
     attempt.seconds = time.monotonic() - started
     return attempt
@@ -185,8 +185,8 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         raise
     except Exception as err:  # noqa: BLE001 - a failed trial, as keras-tuner records it
         attempt.verdict = None
-        text = " ".join(str(err).split())[:300]
-        attempt.reason = text if isinstance(err, AttemptFailed) else f"{type(err).__name__}: {text}"
+        attempt.reason = (" ".join(str(err).split())[:300] if isinstance(err, AttemptFailed)
+                          else error_text(err))
     attempt.seconds = time.monotonic() - started
     return attempt
 

@@ -179,7 +179,7 @@ def repair(
     html: Annotated[Optional[Path], typer.Option("--html", help="write a self-contained HTML report here")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="shared folder for distributed runs (KERASTUNER_* variables)")] = None,
 ):
-    """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the first proven one."""
+    """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the best proven one."""
     from .report import print_report, verdict_line
 
     with deferred_interrupts():

@@ -153,9 +153,12 @@ def train_here(search: "Search", queue: list):
             yield search.train(candidate)
 
 
-def best_attempt(attempts: list[Attempt]) -> Attempt | None:
-    """The best non-degenerate attempt by metric; among near-ties the earliest."""
-    good = [a for a in attempts if not a.degenerate and a.metric is not None]
+def best_attempt(attempts: list[Attempt], above: float | None = None) -> Attempt | None:
+    """The best non-degenerate attempt by metric (beating ``above``, the given model's
+    metric when that model already works, by more than :data:`TIE`); among near-ties the
+    earliest."""
+    good = [a for a in attempts if not a.degenerate and a.metric is not None
+            and (above is None or a.metric > above + TIE)]
     if not good:
         return None
     top = max(a.metric for a in good)

@@ -32,9 +32,13 @@ class Progress:
             codes = ", ".join(f.code for f in payload.findings if f.severity == "error") or "none"
             self.console.print(f"diagnosed in {payload.seconds:.1f}s; errors: {codes}", highlight=False)
         elif event == "budget":
-            given = "--budget" if payload.given else "default: 10x your training's cost, 30 s..3 min"
-            seconds = f"{payload.seconds:g} s" if payload.seconds else "set after the first candidate"
-            self.console.print(f"searching within a budget of {seconds} ({given})", highlight=False)
+            if payload.seconds:
+                given = "--budget" if payload.given else "default: 10x your training's cost, 30 s..3 min"
+                line = f"searching within a budget of {payload.seconds:g} s ({given})"
+            else:
+                line = ("searching; the budget (default: 10x your training's cost, 30 s..3 min) is "
+                        "set from the first candidate's epochs")
+            self.console.print(line, highlight=False)
         elif event == "distributed":
             self.console.print(payload, highlight=False)
         elif event == "attempt_start":

@@ -73,7 +73,14 @@ def verdict_line(report: dict) -> str:
         judged = fix.get("judged_by")
         if judged and judged != "held-out rows":
             line += f"; judged by {judged}"
+        label_map = (fix.get("params") or {}).get("label_map")
+        if label_map:  # the fixed model's units do not number the user's labels as they are
+            line += f"; its output units read your labels through label_map {label_map}"
         return line
+    if status == "healthy" and tried:
+        return (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
+                f"{_num(base['constant'])}, and none of {tried} candidate repair(s) beat it: "
+                "the model is left as it is")
     if status == "healthy":
         return (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
                 f"{_num(base['constant'])}; nothing to repair")

@@ -100,7 +100,8 @@ def infer_task(y: np.ndarray, forced: str = "auto", *, output_units: int | None 
 
     Integer targets with many values or gaps (counts, prices) are regression; integer
     ids ``0..K-1`` (or ``1..K``) are classes, unless the model itself is set up as a
-    single-output regression (``regression_setup``). The model's evidence of
+    single-output regression (``regression_setup``: a regression loss over one unit whose
+    ``output_activation`` is not a probability's, sigmoid or softmax). The model's evidence of
     classification (``classification_setup``: a classification loss; or a softmax
     ``output_activation`` over at least as many ``output_units`` as there are distinct
     labels) makes other few-valued labels class ids too: ids with gaps (0, 5, 9), ids
@@ -144,7 +145,10 @@ def infer_task(y: np.ndarray, forced: str = "auto", *, output_units: int | None 
     if target == "binary" and not (len(values) < 2 and regression_setup):
         return Task("binary", "ids", len(values), tuple(values.tolist()))
     units = output_units or 1
-    one_output_regression = regression_setup and units == 1
+    # a one-unit regression loss says "values", unless the head squashes its output into a
+    # probability (sigmoid/softmax): then mse on ids 0..9 is a classifier built wrong
+    one_output_regression = regression_setup and units == 1 and \
+        output_activation not in ("sigmoid", "softmax")
     if target == "multiclass" and integral:
         contiguous = values.min() >= 0 and values.max() - values.min() + 1 == len(values) \
             and values.max() < MAX_CLASS_WIDTH  # (years 2001..2010 are values, not ids)

@@ -102,6 +102,20 @@ def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) 
     return ids.reshape(-1, 1).astype("float32")
 
 
+def error_text(err: BaseException, limit: int = 300) -> str:
+    """What went wrong, in one line: TensorFlow's graph errors put the cause after the
+    stack of the node that failed ("Detected at node ... File ... File ..."); that stack and
+    the trailing node names are left out, so the cause itself is what the user reads."""
+    lines = [line.strip() for line in str(err).splitlines()]
+    frames = [i for i, line in enumerate(lines) if line.startswith('File "')]
+    if frames:
+        head = [line for line in lines[:frames[0]] if line and not line.startswith("Detected at node")]
+        lines = head[:1] + lines[frames[-1] + 1:]
+    text = " ".join(line for line in lines if line and not line.startswith("[[")).strip()
+    text = text.split(" [Op:")[0].strip() if " [Op:" in text else text
+    return f"{type(err).__name__}: {' '.join(text.split())[:limit]}"
+
+
 def _make_watch():
     k = keras()
 
@@ -307,7 +321,7 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
                               f"improved since epoch {log.best_epoch}")
     except Exception as err:  # noqa: BLE001 - a failed candidate is recorded, not raised
         log.stopped = "error"
-        log.detail = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+        log.detail = error_text(err)
     interrupts.check()  # a run the user stopped is not evidence of anything
     log.seconds = time.monotonic() - start
     if log.stopped == "completed" and not _weights_finite(model):

@@ -73,6 +73,16 @@ def test_integer_ids_under_a_regression_setup_stay_regression():
     y = np.arange(60) % 5
     assert infer_task(y, output_units=1, regression_setup=True).kind == "regression"
     assert infer_task(y, output_units=5).kind == "multiclass"
+    assert infer_task(y, output_units=1, regression_setup=True,
+                      output_activation="linear").kind == "regression"
+
+
+def test_integer_ids_under_mse_on_a_sigmoid_unit_are_classes():
+    """Digits 0..9 regressed by MSE through one sigmoid unit: a probability head trained
+    with a regression loss is a classifier built wrong, not a regression of digit values."""
+    y = np.arange(100) % 10
+    task = infer_task(y, output_units=1, regression_setup=True, output_activation="sigmoid")
+    assert task.kind == "multiclass" and task.n_classes == 10
 
 
 def test_class_ids_keep_the_label_values():

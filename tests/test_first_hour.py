@@ -20,6 +20,7 @@ import autofix
 from autofix.cli import app
 from autofix.diagnosis.training_checks import _oscillates
 from autofix.findings import _plain
+from autofix.training import error_text
 
 runner = CliRunner()
 NUMBER_FIELDS = {"metric", "constant", "original", "reference", "recovery", "seconds", "budget",
@@ -185,6 +186,23 @@ def test_a_fit_that_crashes_is_quoted_and_the_loss_is_named_for_ids():
     assert degenerate.evidence["retrained"]["error"].startswith("ValueError")
     result = autofix.repair(model, x, y, epochs=10)
     assert result.status == "repaired"
+
+
+def test_a_graph_error_is_quoted_by_its_cause_not_by_the_stack_above_it():
+    """Labels 1..3 under a 3-unit softmax: TensorFlow's message is a stack of 20 frames, and
+    the cause ("label value of 3 ... outside the valid range") comes last."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = np.tile([1, 2, 3], 22)[:64]
+    with pytest.raises(Exception) as raised:
+        model.fit(x, y, epochs=1, verbose=0)
+    assert 'File "' in str(raised.value)  # the stack autofix leaves out
+    text = error_text(raised.value)
+    assert "label value of 3" in text and 'File "' not in text and "[[" not in text
+    # an ordinary one-line error is kept whole
+    assert error_text(ValueError("shapes differ")) == "ValueError: shapes differ"
 
 
 def test_the_fixed_model_is_compiled_with_the_repairs_setup(tmp_path, case):

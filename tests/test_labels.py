@@ -9,6 +9,7 @@ import autofix
 from autofix.api import prepare
 from autofix.diagnosis import model_checks
 from autofix.judge import judge, predicted_labels
+from autofix.report import verdict_line
 from autofix.setup import TrainingSetup
 from autofix.task import class_ids, infer_task, label_step
 from autofix.training import encode_targets
@@ -141,10 +142,11 @@ def test_ids_beyond_the_head_are_found_once():
 
 def test_scaled_ids_are_found_with_their_constant():
     found = _findings(_model(10), (np.arange(200) % 10) * 10)
-    finding = found["label_encoding"]
-    assert finding.evidence["problems"] == ["scaled_ids"]
-    assert finding.evidence["label_map"] == {"divide_by": 10}
-    assert "scaled by 10" in finding.message and "y / 10" in finding.message
+    finding = found["label_encoding"]  # integer labels keep their values: a unit per id
+    assert finding.evidence["problems"] == ["ids_exceed_head"]
+    assert finding.evidence["wanted_units"] == 91 and finding.evidence["scaled_by"] == 10
+    assert "label_map" not in finding.evidence
+    assert "scaled by 10" in finding.message and "keeps your labels" in finding.message
     fractional = ((np.arange(200) % 10) / 10).astype("float32")
     finding = _findings(_model(10), fractional)["label_encoding"]
     assert finding.evidence["problems"] == ["scaled_ids"]
@@ -218,7 +220,7 @@ def test_repaired_labels_one_to_k_predict_the_labels_as_they_are(case, tmp_path)
     assert set(np.unique(pred.argmax(axis=1))) <= {1, 2, 3}
 
 
-def test_scaled_ids_are_trained_as_the_ids_the_head_shows():
+def test_scaled_integer_ids_keep_their_values_in_the_fixed_model():
     rng = np.random.default_rng(0)
     ids = np.arange(300) % 3
     centers = np.array([[2.0, 0, 0, 0], [0, 2.0, 0, 0], [0, 0, 2.0, 0]])
@@ -226,7 +228,23 @@ def test_scaled_ids_are_trained_as_the_ids_the_head_shows():
     y = 10 * ids  # labels 0, 10, 20
     result = autofix.repair(_model(3), x, y, epochs=40, batch_size=16)
     assert result.status == "repaired", result.report()["attempts"]
-    assert result.fix["params"]["label_map"] == {"divide_by": 10}
+    assert "label_map" not in result.fix["params"]
+    assert "label_map" not in verdict_line(result.report())
     pred = result.model.predict(x, verbose=0)
-    assert pred.shape == (300, 3)  # unit k is the class labelled 10 * k
-    assert np.mean(10 * pred.argmax(axis=1) == y) >= 0.9
+    assert pred.shape == (300, 21)  # unit k is the class labelled k: argmax is the label
+    assert np.mean(pred.argmax(axis=1) == y) >= 0.9
+
+
+def test_fractional_scaled_ids_are_trained_as_ids_and_the_verdict_says_so():
+    rng = np.random.default_rng(0)
+    ids = np.arange(300) % 3
+    centers = np.array([[2.0, 0, 0, 0], [0, 2.0, 0, 0], [0, 0, 2.0, 0]])
+    x = (centers[ids] + 0.5 * rng.normal(size=(300, 4))).astype("float32")
+    y = (0.1 * ids).astype("float32")  # labels 0.0, 0.1, 0.2
+    result = autofix.repair(_model(3), x, y, epochs=40, batch_size=16)
+    assert result.status == "repaired", result.report()["attempts"]
+    assert result.fix["params"]["label_map"] == {"divide_by": pytest.approx(0.1)}
+    assert "label_map" in verdict_line(result.report())
+    pred = result.model.predict(x, verbose=0)
+    assert pred.shape == (300, 3)  # unit k is the class labelled 0.1 * k
+    assert np.mean(np.isclose(0.1 * pred.argmax(axis=1), y)) >= 0.9

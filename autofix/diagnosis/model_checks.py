@@ -9,7 +9,7 @@ from ..findings import Finding
 from ..modelio import activation_name, kernel_layers
 from ..setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units
 from ..surgery import RELU_LIKE, output_head, wanted_output
-from ..task import Task, label_step
+from ..task import MAX_CLASS_WIDTH, Task, label_step
 
 CONSTANT_INITIALIZERS = {"zeros", "ones", "constant"}
 POSITIVE_ONLY = {"relu", "softplus", "exponential", "relu6"}
@@ -120,10 +120,13 @@ def label_plan(task: Task, units: int, setup, model=None) -> dict | None:
     Unit k of a multi-unit head is class id k. Problems (``problems``), each with the
     repair that :mod:`autofix.strategies.fix_label_encoding` applies:
 
-    - ``ids_exceed_head``: ids the head has no unit for although it has a unit per class
-      (labels 1..K over K units): widen the head to the largest id + 1 (``wanted_units``);
-    - ``scaled_ids``: labels that are ids times a constant (0, 10, ..., 90 or 0.0, 0.1,
-      ..., 0.9), which the head's width shows: train on y / constant (``divide_by``);
+    - ``ids_exceed_head``: integer ids the head has no unit for although it has a unit per
+      class (labels 1..K over K units; 0, 10, ..., 90 over 10 units, ids scaled by the
+      constant ``scaled_by``): widen the head to the largest id + 1 (``wanted_units``), so
+      the labels keep their values;
+    - ``scaled_ids``: fractional labels that are ids times a constant (0.0, 0.1, ..., 0.9),
+      which the head's width shows: train on y / constant (``divide_by``), reported as the
+      fix's ``label_map`` (a unit cannot be numbered 0.1);
     - ``not_unit_ids``: negative or fractional labels that cannot index a unit: each
       class's unit is its rank (``label_map``);
     - ``not_01``: two labels other than 0/1 under a 0/1 loss on one sigmoid unit: the
@@ -144,14 +147,18 @@ def label_plan(task: Task, units: int, setup, model=None) -> dict | None:
         step = label_step(classes)
         step = int(step) if step is not None and float(step).is_integer() else step
         scaled = None if step is None else int(round(classes.max() / step)) + 1
-        if scaled is not None and scaled <= max(units, task.n_classes + 1):
+        if task.unit_ids and task.n_classes <= units and task.width <= MAX_CLASS_WIDTH:
+            # integer labels keep their values (the head gets a unit per id up to the
+            # largest: 0, 10, ..., 90 over 91 units, so the fixed model's argmax is the label)
+            plan["problems"].append("ids_exceed_head")
+            plan["wanted_units"] = task.width
+            if scaled is not None and step != 1 and scaled <= max(units, task.n_classes + 1):
+                plan["scaled_by"] = step
+        elif scaled is not None and scaled <= max(units, task.n_classes + 1):
             plan["problems"].append("scaled_ids")
             plan["divide_by"] = step
             plan["wanted_units"] = max(units, scaled)
             plan["label_map"] = {"divide_by": step}
-        elif task.unit_ids and task.n_classes <= units:
-            plan["problems"].append("ids_exceed_head")
-            plan["wanted_units"] = task.width
         elif not task.unit_ids:
             plan["problems"].append("not_unit_ids")
             plan["label_map"] = {f"{c:g}": k for k, c in enumerate(classes)}
@@ -192,8 +199,11 @@ def label_encoding(model, task: Task, setup) -> list[Finding]:
                 f"y / {c:g} (ids {ids}): the fixed model's unit k is the class labelled "
                 f"{c:g}*k (multiply its argmax by {c:g} to get your labels)")
         elif problem == "ids_exceed_head":
+            scaled = (f" (they look like ids 0..{units - 1} scaled by {plan['scaled_by']:g}, the "
+                      "head's width; the repair keeps your labels rather than re-coding them)"
+                      if plan.get("scaled_by") else "")
             parts.append(
-                f"class ids {shown} do not fit the {units}-unit head '{head.name}': unit k is "
+                f"class ids {shown}{scaled} do not fit the {units}-unit head '{head.name}': unit k is "
                 f"the probability of class id k (Keras' convention for sparse labels), so id "
                 f"{task.width - 1:g} has no unit and sparse_categorical_crossentropy fails or "
                 f"learns garbage; widen the head to {plan['wanted_units']} units (ids as they "

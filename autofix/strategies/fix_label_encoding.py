@@ -1,10 +1,12 @@
 """Make the output head and the loss read the labels the way the user meant them.
 
-Unit k of a multi-unit head is class id k (Keras' convention for sparse labels). Labels
-1..K over a K-unit head get a head of K + 1 units (the ids stay the user's, so the fixed
-model's argmax is their label); ids scaled by a constant (0, 10, ..., 90 with a 10-unit
-head) are trained as the ids the head shows (y / 10), and the report's ``label_map``
-says so; ids under a loss that reads one-hot rows get the loss for ids.
+Unit k of a multi-unit head is class id k (Keras' convention for sparse labels). Integer
+labels the head has no unit for get a head of one unit per id up to the largest (1..K over
+K units: K + 1 units; 0, 10, ..., 90 over 10 units: 91), so the ids stay the user's and the
+fixed model's argmax is their label; fractional ids scaled by a constant (0.0, 0.1, ...,
+0.9 with a 10-unit head) cannot number units and are trained as the ids the head shows
+(y / 0.1), which the report's ``label_map`` says; ids under a loss that reads one-hot rows
+get the loss for ids.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def width_layer(model):
 class FixLabelEncoding(Strategy):
     name = "fix_label_encoding"
     summary = ("read class labels as the head shows them: widen a head that lacks a unit for "
-               "the top id, train scaled ids as ids (y / constant), use the loss for ids")
+               "the top id, train fractional scaled ids as ids (y / constant), use the loss for ids")
     answers = frozenset({"label_encoding"})
     order = 18  # before swap_output_activation, which sizes the head for the recoded ids
     example_scenario = "labels_one_to_k"
