@@ -251,7 +251,7 @@ def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> R
                 "original": given.metric if given else None}
     if target.known:
         baseline["reference"] = target.reference
-    works = given is not None and not given.degenerate
+    works = diagnosis.works
     best = best_attempt(attempts, above=given.metric if works else None)
     findings, fix = list(diagnosis.findings), None
     if diagnosis.healthy and diagnosis.complete or works and best is None and attempts \

@@ -145,7 +145,8 @@ def diagnose(
     # within its three values; "diagnosis" says whether the model is merely broken
     report["status"] = "healthy" if diagnosis.healthy else "unrepairable"
     report["diagnosis"] = ("healthy" if diagnosis.healthy else
-                           "data_problem" if diagnosis.data_problem else "degenerate")
+                           "data_problem" if diagnosis.data_problem else
+                           "underperforming" if diagnosis.works else "degenerate")
     if as_json:
         from .result import report_json
 
@@ -156,8 +157,12 @@ def diagnose(
         console = Console()
         if report["findings"]:
             console.print(findings_table(report["findings"]))
-        console.print(f"{report['diagnosis']}: {report['metric']} {_num(report['baseline']['original'])} "
-                      f"(constant baseline {_num(report['baseline']['constant'])})", highlight=False)
+        base = report["baseline"]
+        line = (f"{report['diagnosis']}: {report['metric']} {_num(base['original'])} "
+                f"(constant baseline {_num(base['constant'])}")
+        if base.get("reference") is not None:
+            line += f"; a reference model reaches {_num(base['reference'])}"
+        console.print(line + ")", highlight=False)
     raise typer.Exit(0 if report["status"] == "healthy" else 1)
 
 

@@ -223,3 +223,38 @@ def test_candidates_keep_an_adapted_normalization_and_frozen_pretrained_layers()
     np.testing.assert_array_equal(core.get_layer("pretrained").get_weights()[0],
                                   base.get_weights()[0])
     assert not core.get_layer("pretrained").trainable
+
+
+# -- a model that works, but well short of what the data allows -------------------------------
+
+def _relu_head_on_signed_targets():
+    """A ReLU output on targets half of which are negative, trained well: it clears the
+    constant baseline (R^2 about 0.5) and can never get further."""
+    x, y = _smooth(600)
+    y = (y - np.median(y)).astype("float32")
+    model = _mlp(5, out="relu")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=40, batch_size=32, verbose=0)
+    return model, x, y
+
+
+def test_a_working_model_far_short_of_the_reference_is_repaired_past_itself():
+    model, x, y = _relu_head_on_signed_targets()
+    diagnosis = autofix.diagnose(model, x, y, epochs=40)
+    assert "output_activation_mismatch" in {f.code for f in diagnosis if f.severity == "error"}
+    result = autofix.repair(model, x, y, epochs=40)
+    report = result.report()
+    assert result.status == "repaired", report["attempts"]
+    assert report["fix"]["metric"] > report["baseline"]["original"] + 0.2
+    assert report["fix"]["recovery"] >= 0.9
+
+
+def test_a_working_model_that_no_candidate_beats_is_left_as_it_is():
+    model, x, y = _relu_head_on_signed_targets()
+    result = autofix.repair(model, x, y, epochs=40, strategies=["clip_gradients"])
+    report = result.report()
+    assert report["attempts"], "the allowed strategy was tried"
+    assert result.status == "healthy" and result.model is model
+    from autofix.report import verdict_line
+
+    assert "left as it is" in verdict_line(report)

@@ -83,6 +83,14 @@ class Diagnosis:
         return given.metric - given.constant < UNDERPERFORMING * (ref["metric"] - ref["constant"])
 
     @property
+    def works(self) -> bool:
+        """The given model clears the constant baseline, and so does its setup retrained
+        from scratch (a model that clears it only on rows it memorized, as on noise labels,
+        does not work)."""
+        return self.given is not None and not self.given.degenerate and (
+            self.rerun is None or not self.rerun.degenerate)
+
+    @property
     def healthy(self) -> bool:
         if self.data_problem or self.given is None or self.given.degenerate:
             return False
