@@ -238,3 +238,19 @@ def test_rebuilt_models_load_in_plain_keras_without_autofix(saved, tmp_path):
     for name, (_, _, pred) in saved.items():
         np.testing.assert_allclose(np.load(tmp_path / f"{name}.out.npy"), pred, rtol=1e-5,
                                    atol=1e-5)
+
+
+def test_rebuild_with_normalize_inputs_adds_one_normalization():
+    """A candidate that names both (a forced strategy list, the blind search) normalizes
+    once: two layers named autofix_normalization would not even build."""
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(200, 3)) * [1, 100, 1e4]).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    candidate = Candidate.of(["rebuild", "normalize_inputs"])
+    draft = build(candidate, _problem(model, x, y), registry())
+    assert [layer.name for layer in draft.preprocess] == ["autofix_normalization"]
+    assert draft.assemble(x.shape[1:]).predict(x[:4], verbose=0).shape == (4, 1)

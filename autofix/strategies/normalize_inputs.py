@@ -6,6 +6,8 @@ from .._tf import keras
 from ..modelio import reads_ids
 from .base import Strategy, register
 
+LAYER_NAME = "autofix_normalization"
+
 
 @register
 class NormalizeInputs(Strategy):
@@ -16,10 +18,12 @@ class NormalizeInputs(Strategy):
     example_scenario = "unnormalized_inputs"
 
     def apply(self, draft, problem) -> None:
+        if any(layer.name == LAYER_NAME for layer in draft.preprocess):
+            return  # already normalized by a strategy before it in the candidate (rebuild)
         if reads_ids(draft.core):
             # ids (an Embedding's input) have no scale: normalizing them breaks the lookup
             draft.params["normalized"] = False
             return
-        norm = keras().layers.Normalization(axis=-1, name="autofix_normalization")
+        norm = keras().layers.Normalization(axis=-1, name=LAYER_NAME)
         norm.adapt(problem.x)
         draft.preprocess.append(norm)
