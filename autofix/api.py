@@ -164,10 +164,11 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
     constant baseline until one recovers 95 % of what a reference model reaches on the same
     rows, or the budget (``budget`` seconds; by default 10x the cost of the user's own
     training, within 30 s and 3 min) runs out. The costly part of the diagnosis, a rerun of
-    the user's training, is skipped when the cheap checks already explain the failure and their repair works (``thorough=True``
-    always runs it, e.g. for the HTML report's loss curves). ``progress``, if given, is
-    called with events (``("diagnosis", Diagnosis)``, ``("attempt_start", Candidate)``,
-    ``("epoch", (epoch, epochs, loss))``, ``("attempt", Attempt)``) as the repair runs.
+    the user's training, is skipped when the cheap checks already explain the failure and
+    their repair works (``thorough=True`` always runs it, e.g. for the HTML report's loss
+    curves). ``progress``, if given, is called with events (``("diagnosis", Diagnosis)``,
+    ``("attempt_start", Candidate)``, ``("epoch", (epoch, epochs, loss))``,
+    ``("attempt", Attempt)``) as the repair runs.
     The model passed in is never modified.
 
     Under keras-tuner's distributed variables (``KERASTUNER_TUNER_ID=chief`` ...) this

@@ -29,7 +29,7 @@ from . import interrupts
 from .attempt import Attempt, run_attempt
 from .candidate import Candidate
 from .diagnosis import add_rerun, training_checks
-from .findings import SHORT_OF_REFERENCE, codes  # noqa: F401 - re-exported
+from .findings import codes
 from .planner import plan
 
 #: the search goes on while the best candidate recovers less than this share of the
