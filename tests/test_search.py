@@ -2,6 +2,7 @@
 stopping, a default budget, small-data judging, and candidates that keep what training
 never moves."""
 
+import json
 import math
 import time
 
@@ -258,3 +259,19 @@ def test_a_working_model_that_no_candidate_beats_is_left_as_it_is():
     from autofix.report import verdict_line
 
     assert "left as it is" in verdict_line(report)
+
+
+def test_diagnose_calls_such_a_model_underperforming(tmp_path):
+    from typer.testing import CliRunner
+
+    from autofix.cli import app
+
+    model, x, y = _relu_head_on_signed_targets()
+    model.save(tmp_path / "model.keras")
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    out = CliRunner().invoke(app, ["diagnose", str(tmp_path / "model.keras"),
+                                   str(tmp_path / "data.npz"), "--epochs", "40", "--json"])
+    assert out.exit_code == 1, out.output
+    report = json.loads(out.stdout)
+    assert report["diagnosis"] == "underperforming"
+    assert report["baseline"]["original"] > report["baseline"]["constant"]
