@@ -77,13 +77,11 @@ def verdict_line(report: dict) -> str:
         if label_map:  # the fixed model's units do not number the user's labels as they are
             line += f"; its output units read your labels through label_map {label_map}"
         return line
-    if status == "healthy" and tried:
-        return (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
-                f"{_num(base['constant'])}, and none of {tried} candidate repair(s) beat it: "
-                "the model is left as it is")
     if status == "healthy":
-        return (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
-                f"{_num(base['constant'])}; nothing to repair")
+        line = (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
+                f"{_num(base['constant'])}")
+        return line + (f", and none of {tried} candidate repair(s) beat it: the model is left "
+                       "as it is" if tried else "; nothing to repair")
     causes = [f["code"] for f in report["findings"] if f["severity"] == "error"]
     data = [c for c in causes if c in DATA_PROBLEMS]
     if data and not tried:  # (a degenerate model is repaired whatever the data shows)

@@ -112,7 +112,7 @@ def error_text(err: BaseException, limit: int = 300) -> str:
         head = [line for line in lines[:frames[0]] if line and not line.startswith("Detected at node")]
         lines = head[:1] + lines[frames[-1] + 1:]
     text = " ".join(line for line in lines if line and not line.startswith("[[")).strip()
-    text = text.split(" [Op:")[0].strip() if " [Op:" in text else text
+    text = text.split(" [Op:")[0]
     return f"{type(err).__name__}: {' '.join(text.split())[:limit]}"
 
 

@@ -92,13 +92,12 @@ class Diagnosis:
 
     @property
     def healthy(self) -> bool:
-        if self.data_problem or self.given is None or self.given.degenerate:
+        if self.data_problem or not self.works:
             return False
         if self.underperforming and any(f.severity == "error" for f in self.static):
             return False  # well short of the reference, with a cause in sight: worth repairing
-        if self.rerun_log is not None and self.rerun_log.stopped == "conclusive":
-            return False  # its updates alone showed the setup cannot learn
-        return self.rerun is None or not self.rerun.degenerate
+        # (a rerun stopped as conclusive: its updates alone showed the setup cannot learn)
+        return self.rerun_log is None or self.rerun_log.stopped != "conclusive"
 
     def refresh(self) -> None:
         """Recompute the summary findings and the order from the evidence so far."""
