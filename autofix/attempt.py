@@ -78,18 +78,12 @@ class Attempt:
         })
 
 
-def _epoch_events(problem: Problem) -> list:
-    """A callback that reports ("epoch", (epoch, planned, loss)) to the repair's listener."""
+def _epoch_events(problem: Problem):
+    """A function that reports ("epoch", (epoch, planned, loss)) to the repair's listener."""
     notify = problem.notes.get("notify")
     if notify is None:
-        return []
-    from ._tf import keras
-
-    class EpochEvents(keras().callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            notify("epoch", (epoch + 1, self.params.get("epochs"), (logs or {}).get("loss")))
-
-    return [EpochEvents()]
+        return None
+    return lambda epoch, planned, loss: notify("epoch", (epoch, planned, loss))
 
 
 def sample_weights(draft, task, y: np.ndarray) -> np.ndarray | None:
@@ -159,7 +153,7 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
             held = (x_stop, _targets(task, draft, y_stop))
         log = fit(model, draft.setup, x_fit, _targets(task, draft, y_fit), seed=problem.seed,
                   sample_weight=sample_weights(draft, problem.task, y_fit), deadline=deadline,
-                  extra_callbacks=[*draft.callbacks, *_epoch_events(problem)], validation=held)
+                  extra_callbacks=draft.callbacks, on_epoch=_epoch_events(problem), validation=held)
         attempt.log = log
         attempt.params = {**draft.params, "learning_rate": draft.setup.learning_rate,
                           "epochs": draft.setup.epochs, "loss": draft.setup.loss}

@@ -2,7 +2,7 @@
 
 The rate rises exponentially from ``start`` to ``end`` over ``steps`` training steps (one
 batch each); the run stops once the smoothed loss passes four times its best or turns NaN,
-and the model's weights are put back afterwards. The pick follows fastai's ``valley`` rule
+and the model's weights are left as they were. The pick follows fastai's ``valley`` rule
 (the middle of the longest stretch over which the loss keeps falling), which is robust to
 noisy curves; the rate at the loss minimum (divided by ten) is recorded beside it. This is the method of fastai's ``lr_find`` and Lightning's
 ``Tuner.lr_find``.
@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import compiled_training
 from ._tf import keras
 from .setup import TrainingSetup
+from .training import SETTINGS
 
 START, END, STEPS = 1e-5, 10.0, 300  # ~50 steps a decade: enough for SGD to show a trend
 DIVERGED = 4.0  # the smoothed loss at this multiple of its best ends the sweep
@@ -72,34 +74,55 @@ def _batches(x, y, batch_size: int, steps: int, seed: int):
 def range_test(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *,
                seed: int = 0, start: float = START, end: float = END,
                steps: int = STEPS) -> RangeTest:
-    """Sweep the learning rate of ``setup``'s optimizer over ``model`` (restored after)."""
+    """Sweep the learning rate of ``setup``'s optimizer over ``model`` (left unchanged)."""
+    rates = start * (end / start) ** (np.arange(steps) / max(steps - 1, 1))
+    raw = None
+    if SETTINGS.compiled:
+        try:
+            program = compiled_training.program_for(model, setup, x, y_encoded)
+            raw = compiled_training.range_test_losses(program, model, setup, x, y_encoded,
+                                                      rates, seed=seed)
+        except Exception:  # noqa: BLE001 - Keras' path below
+            raw = None
+    if raw is None:
+        raw = _keras_losses(model, setup, x, y_encoded, rates, seed=seed)
+    result = RangeTest()
+    smooth, best = 0.0, math.inf
+    for i, loss in enumerate(raw):
+        if not math.isfinite(loss):
+            result.stopped = "diverged"
+            break
+        smooth = SMOOTHING * smooth + (1 - SMOOTHING) * loss
+        value = smooth / (1 - SMOOTHING ** (i + 1))
+        result.learning_rates.append(float(rates[i]))
+        result.losses.append(value)
+        best = min(best, value)
+        if i >= 10 and value > DIVERGED * best:
+            result.stopped = "diverged"
+            break
+    _suggest(result)
+    return result
+
+
+def _keras_losses(model, setup: TrainingSetup, x, y_encoded, rates, *, seed: int) -> list:
+    """The range test's per-step losses through Keras' ``train_on_batch`` (stops at the
+    first NaN); ``model``'s weights are put back."""
     k = keras()
     weights = model.get_weights()
-    rate = (end / start) ** (1.0 / max(steps - 1, 1))
-    schedule = k.optimizers.schedules.ExponentialDecay(start, decay_steps=1, decay_rate=rate)
+    rate = rates[1] / rates[0] if len(rates) > 1 else 1.0
+    schedule = k.optimizers.schedules.ExponentialDecay(float(rates[0]), decay_steps=1, decay_rate=rate)
     optimizer = setup.make_optimizer()
     optimizer.learning_rate = schedule  # the same optimizer (momentum, clipping...), swept
     model.compile(optimizer=optimizer, loss=setup.make_loss())
-    result = RangeTest()
-    smooth, best = 0.0, math.inf
+    losses = []
     try:
-        for i, (xb, yb) in enumerate(_batches(x, y_encoded, max(1, setup.batch_size), steps, seed)):
-            loss = float(np.asarray(model.train_on_batch(xb, yb)).reshape(-1)[0])
-            if not math.isfinite(loss):
-                result.stopped = "diverged"
-                break
-            smooth = SMOOTHING * smooth + (1 - SMOOTHING) * loss
-            value = smooth / (1 - SMOOTHING ** (i + 1))
-            result.learning_rates.append(start * rate ** i)
-            result.losses.append(value)
-            best = min(best, value)
-            if i >= 10 and value > DIVERGED * best:
-                result.stopped = "diverged"
+        for xb, yb in _batches(x, y_encoded, max(1, setup.batch_size), len(rates), seed):
+            losses.append(float(np.asarray(model.train_on_batch(xb, yb)).reshape(-1)[0]))
+            if not math.isfinite(losses[-1]):
                 break
     finally:
         model.set_weights(weights)
-    _suggest(result)
-    return result
+    return losses
 
 
 def _suggest(result: RangeTest) -> None:

@@ -1,8 +1,12 @@
-"""Lean candidate training: a cached ``tf.data`` pipeline, several steps per execution,
-and early rejection of candidates that are already hopeless.
+"""Candidate training: the fastest path that trains the model as Keras would, with early
+rejection of candidates that are already hopeless.
 
-Per-step Python overhead dominates small Keras models on CPU; this trains the same model,
-with the same batch size and epochs, about 3x faster than a plain ``model.fit`` on arrays.
+Per-step Python overhead dominates small Keras models on CPU. Three paths train the same
+model with the same batch size, epochs and learning rate: a compiled program that runs
+every step of many epochs in one call (:mod:`autofix.compiled_training`, the default), a
+Keras ``fit`` on a cached ``tf.data`` pipeline with several steps per execution (used when
+a Keras callback must watch the run, or when the program cannot be built), and a plain
+Keras ``fit`` on arrays (the speed-ups off, for the benchmark's comparison).
 """
 
 from __future__ import annotations
@@ -13,67 +17,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import interrupts
+from . import compiled_training, interrupts
 from ._tf import keras, tf
 from .setup import TrainingSetup, PROBABILISTIC_LOSSES
+from .train_log import CONCLUSIVE_HIGH, CONCLUSIVE_LOW, TrainLog
 from .task import Task, class_ids, class_ids_of_classes
 
 MAX_STEPS_PER_EXECUTION = 32
-#: per-step relative weight updates that settle a learning-rate diagnosis on their own
-#: (a working setup sits around 1e-3): a diagnostic rerun may stop there
-CONCLUSIVE_HIGH = 0.3
-CONCLUSIVE_LOW = 1e-6
 
 
 @dataclass
 class Settings:
     """Switches for the speed-ups, so that the benchmark can measure each one's effect.
 
-    ``lean``: a cached ``tf.data`` pipeline and several steps per execution (off: a plain
+    ``compiled``: one compiled program per run (off: Keras' ``fit``). ``lean``: Keras' fit on
+    a cached ``tf.data`` pipeline with several steps per execution (off: a plain
     ``model.fit`` on arrays). ``reject_stuck``: stop a candidate whose predictions are
     constant and whose loss is flat (off: train every candidate to its last epoch).
     """
 
+    compiled: bool = True
     lean: bool = True
     reject_stuck: bool = True
 
 
 SETTINGS = Settings()
-
-
-@dataclass
-class TrainLog:
-    """What one training run did: per-epoch loss, why it stopped, how long it took."""
-
-    losses: list = field(default_factory=list)
-    epochs_planned: int = 0
-    stopped: str = "completed"  # completed | levelled | nonfinite | stuck | time | conclusive | error
-    best_epoch: int | None = None  # under early stopping: the epoch whose weights were kept
-    epoch_seconds: list = field(default_factory=list)  # wall time of each epoch
-
-    detail: str = ""
-    seconds: float = 0.0
-    update_ratio: float | None = None  # median per-step relative kernel update, 1st epoch
-    initial_loss: float | None = None  # loss on a probe batch before the first step
-
-    passes_per_epoch: int = 1  # passes over the data in one Keras epoch (see fit)
-
-    @property
-    def seconds_per_epoch(self) -> float | None:
-        """A typical pass over the training rows' cost (the median over Keras epochs, each
-        ``passes_per_epoch`` passes; the first, which also pays for tracing, is left out: a
-        run of one epoch tells nothing)."""
-        times = self.epoch_seconds[1:]
-        return float(np.median(times)) / self.passes_per_epoch if times else None
-
-    @property
-    def epochs_run(self) -> int:
-        """Passes over the training rows completed."""
-        return len(self.losses) * self.passes_per_epoch
-
-    @property
-    def finite(self) -> bool:
-        return self.stopped != "nonfinite" and all(math.isfinite(v) for v in self.losses)
 
 
 def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) -> np.ndarray:
@@ -268,7 +236,7 @@ def early_stopping(epochs: int, setup: TrainingSetup, held=None):
     improved for a while; keep the weights of the best epoch."""
     if held is not None:
         held = (tf().constant(held[0]), tf().constant(held[1]))
-    return _make_held_out_stopping()(max(10, int(epochs) // 30), held, setup.make_loss())
+    return _make_held_out_stopping()(patience(epochs), held, setup.make_loss())
 
 
 #: a candidate whose epoch is shorter than this many steps trains several passes over the
@@ -276,25 +244,80 @@ def early_stopping(epochs: int, setup: TrainingSetup, held=None):
 MIN_STEPS_PER_EPOCH = 16
 
 
+def patience(epochs: int) -> int:
+    """Epochs without a better held-out loss after which early stopping ends a run."""
+    return max(10, int(epochs) // 30)
+
+
+def passes_per_epoch(rows: int, batch_size: int) -> int:
+    """Passes over the rows that make one Keras epoch of at least
+    :data:`MIN_STEPS_PER_EPOCH` steps (Keras' per-epoch overhead paid less often)."""
+    steps = math.ceil(rows / max(1, batch_size))
+    return math.ceil(MIN_STEPS_PER_EPOCH / steps) if steps < MIN_STEPS_PER_EPOCH else 1
+
+
+def passes_patience(setup: TrainingSetup, rows: int) -> int:
+    """Early stopping's patience in passes over the rows: the same on every training path
+    (Keras' counts epochs of :func:`passes_per_epoch` passes)."""
+    passes = passes_per_epoch(rows, setup.batch_size)
+    return patience(math.ceil(int(setup.epochs) / passes)) * passes
+
+
 def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int = 0,
         sample_weight: np.ndarray | None = None, deadline=None,
         reject_stuck: bool = True, extra_callbacks=(), diagnostic: bool = False,
-        validation: tuple | None = None) -> TrainLog:
-    """Compile ``model`` for ``setup`` and train it; never raises for a failed run.
+        validation: tuple | None = None, on_epoch=None) -> TrainLog:
+    """Train ``model`` for ``setup``; never raises for a failed run.
 
     ``diagnostic``: the run is evidence, not a candidate: it may stop as soon as its
     weight updates settle the learning-rate question. ``validation``: (x, y_encoded) rows
     held out of training that decide, under ``setup.early_stopping``, when it stops.
     ``deadline``: a time (``time.monotonic()``) after which no further epoch starts, or a
     function of the run's :class:`TrainLog` so far that returns one (a deadline that moves
-    as the run's own epochs are timed)."""
+    as the run's own epochs are timed). ``on_epoch(epoch, planned, loss)`` hears of each
+    epoch. ``extra_callbacks`` (Keras callbacks) need Keras' fit: they turn the compiled
+    program off for this run."""
+    if SETTINGS.compiled and not extra_callbacks:
+        log = _fit_compiled(model, setup, x, y_encoded, seed=seed, sample_weight=sample_weight,
+                            deadline=deadline, reject_stuck=reject_stuck, diagnostic=diagnostic,
+                            validation=validation, on_epoch=on_epoch)
+        if log is not None:
+            return log
+    return _fit_keras(model, setup, x, y_encoded, seed=seed, sample_weight=sample_weight,
+                      deadline=deadline, reject_stuck=reject_stuck, diagnostic=diagnostic,
+                      validation=validation, extra_callbacks=extra_callbacks, on_epoch=on_epoch)
+
+
+def _fit_compiled(model, setup, x, y_encoded, *, validation, **kwargs) -> TrainLog | None:
+    """The compiled program's run, or None when the program cannot train this model (its
+    failure is then left to Keras' fit, whose error message is the one to report)."""
+    try:
+        program = compiled_training.program_for(model, setup, x, y_encoded)
+        log = compiled_training.fit(program, model, setup, x, y_encoded, validation=validation,
+                                    patience=passes_patience(setup, len(x)) if setup.early_stopping else 0,
+                                    **kwargs)
+    except KeyboardInterrupt:
+        raise
+    except Exception:  # noqa: BLE001 - Keras' own fit says what is wrong
+        return None
+    interrupts.check()
+    if log.stopped == "completed" and not _weights_finite(model):
+        log.stopped, log.detail = "nonfinite", "weights became NaN or inf"
+    return log
+
+
+def _fit_keras(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, seed: int,
+               sample_weight, deadline, reject_stuck: bool, extra_callbacks, diagnostic: bool,
+               validation, on_epoch=None) -> TrainLog:
+    """Keras' fit: on a cached pipeline (``SETTINGS.lean``) or on arrays."""
     start = time.monotonic()
     steps = math.ceil(len(x) / max(1, setup.batch_size))
     passes = 1
-    if setup.early_stopping and SETTINGS.lean and steps < MIN_STEPS_PER_EPOCH:
-        passes = math.ceil(MIN_STEPS_PER_EPOCH / steps)
+    if setup.early_stopping and SETTINGS.lean:
+        passes = passes_per_epoch(len(x), setup.batch_size)
     epochs = math.ceil(int(setup.epochs) / passes)
-    log = TrainLog(epochs_planned=epochs, passes_per_epoch=passes)
+    log = TrainLog(epochs_planned=epochs, passes_per_epoch=passes,
+                   engine="lean" if SETTINGS.lean else "keras")
     steps *= passes
     probe_x, probe_y = x[:256], y_encoded[:256]
     stopper = None
@@ -304,6 +327,9 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
                               reject_stuck and SETTINGS.reject_stuck,
                               stop_when_conclusive=diagnostic and SETTINGS.reject_stuck)
         callbacks = [watch, *extra_callbacks]
+        if on_epoch is not None:
+            callbacks.append(keras().callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: on_epoch(
+                (epoch + 1) * passes, int(setup.epochs), (logs or {}).get("loss"))))
         if setup.early_stopping:
             stopper = early_stopping(epochs, setup, validation)
             callbacks.append(stopper)
