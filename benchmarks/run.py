@@ -14,7 +14,13 @@
    autofix's metric;
 3. diagnosis alone on 10,000 x 20; 4. scale (1k, 10k, 100k rows); 5. peak memory of
    ``autofix repair`` vs a process that loads and fits once; 6. ``autofix --help`` start-up;
-7. the speed-ups one by one (lean training, early rejection) switched off and on.
+7. the speed-ups one by one (compiled training, lean training, early rejection) switched
+   off and on;
+8. candidate throughput: trainings of the user's model (its epochs and batch size, a
+   learning rate and seed per trial, as a search's trials) completed in the time of one
+   plain ``model.fit``, per scenario, compiled training on (and off, on a few scenarios);
+9. end to end, whole processes: ``autofix repair`` vs ``python train.py`` (import, load,
+   one plain fit of the same model with the user's epochs and batch size).
 """
 
 from __future__ import annotations
@@ -34,6 +40,13 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 HERE = Path(__file__).resolve().parent
 QUICK_SCENARIOS = ("relu_output_signed_targets", "all_zero_labels", "healthy")
+#: the scenarios whose whole processes are timed, and whose speed-ups are switched off and on
+PROCESS_SCENARIOS = ("unnormalized_inputs", "zero_init", "learning_rate_too_high",
+                     "mse_on_onehot", "unscaled_targets")
+SPEEDUP_SCENARIOS = ("zero_init", "unnormalized_inputs", "noise_labels", "learning_rate_too_low",
+                     "learning_rate_too_high")
+#: trainings per scenario in the throughput measurement
+TRIALS = 8
 #: the blind search gets this many times autofix's time on the scenario, at most this long
 BLIND_FACTOR, BLIND_MAX_SECONDS = 10, 90
 
@@ -198,19 +211,124 @@ def speedups(names, rows: int) -> list[dict]:
         return time.monotonic() - started
 
     out = []
-    for label, field in (("lean training (tf.data cache + steps_per_execution)", "lean"),
+    for label, field in (("compiled training (one program per candidate, one trace per architecture)",
+                          "compiled"),
+                         ("lean training (tf.data cache + steps_per_execution), compiled off", "lean"),
                          ("early stops (stuck candidates, conclusive diagnostic reruns)", "reject_stuck"),
                          ("lazy evidence (rerun the user's training only when needed)", None)):
         if field is None:
             before, after = total(thorough=True), total()
         else:
+            saved = SETTINGS.compiled
+            if field == "lean":  # the lean path is what runs when compiled training is off
+                SETTINGS.compiled = False
             setattr(SETTINGS, field, False)
             before = total()
             setattr(SETTINGS, field, True)
             after = total()
+            SETTINGS.compiled = saved
         out.append({"speedup": label, "scenarios": list(names), "off_seconds": round(before, 2),
                     "on_seconds": round(after, 2), "factor": round(before / after, 2)})
         print(f"  {label}: {before:.1f}s off, {after:.1f}s on", flush=True)
+    return out
+
+
+def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = True) -> list[dict]:
+    """Trainings of each scenario's user model (a fresh clone; the user's epochs, batch size
+    and optimizer; trial i at the user's learning rate times 3**(i % 3 - 1), seed i) done in
+    the time of one plain ``model.fit`` of it. No trace is reused from earlier work."""
+    import numpy as np
+
+    from autofix import compiled_training
+    from autofix._tf import keras
+    from autofix.bench import split_problem
+    from autofix.diagnosis import original_targets
+    from autofix.scenarios import make_case
+    from autofix.training import SETTINGS, fit
+
+    k = keras()
+    out = []
+    saved = SETTINGS.compiled
+    SETTINGS.compiled = compiled
+    try:
+        for name in names:
+            case = make_case(name, rows=rows)
+            if case.train_seconds < 0.05:  # the user's own fit failed at once: nothing to compare
+                continue
+            problem = split_problem(case)
+            targets = original_targets(problem, problem.y)
+            k.utils.set_random_seed(0)
+            model = k.models.clone_model(case.model)
+            start = model.get_weights()
+            compiled_training.clear_cache()
+            times = []
+            for i in range(trials):
+                model.set_weights(start)
+                setup = problem.setup.replace(learning_rate=problem.setup.learning_rate * 3.0 ** (i % 3 - 1))
+                began = time.monotonic()
+                fit(model, setup, problem.x, targets, seed=i, reject_stuck=False)
+                times.append(time.monotonic() - began)
+            plain = round(case.train_seconds, 3)
+            row = {"scenario": name, "compiled": compiled, "epochs": int(problem.setup.epochs),
+                   "trials": trials, "total_seconds": round(sum(times), 3),
+                   "plain_fit_seconds": round(plain, 3), "first_seconds": round(times[0], 3),
+                   "later_seconds": round(float(np.median(times[1:])), 3),
+                   "per_plain_fit": round(trials * plain / round(sum(times), 3), 2),
+                   "later_per_plain_fit": round(plain / float(np.median(times[1:])), 2)}
+            out.append(row)
+            print(f"  {name}: {row['per_plain_fit']} trainings per plain fit "
+                  f"(first {times[0]:.2f}s, later {row['later_seconds']:.2f}s, plain {plain:.2f}s)",
+                  flush=True)
+    finally:
+        SETTINGS.compiled = saved
+    return out
+
+
+def end_to_end(names=PROCESS_SCENARIOS, rows: int = 1000) -> list[dict]:
+    """``autofix repair`` as a user runs it vs ``python train.py`` (import, load, one plain
+    fit with the user's epochs and batch size), both whole processes."""
+    import numpy as np
+
+    from autofix.scenarios import make_case
+
+    out = []
+    for name in names:
+        case = make_case(name, rows=rows, timed=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            model, data = Path(tmp) / "model.keras", Path(tmp) / "data.npz"
+            case.model.save(model)
+            np.savez(data, x=case.x, y=case.y)
+            started = time.monotonic()
+            subprocess.run([sys.executable, "-c", PLAIN_FIT, str(model), str(data),
+                            str(case.epochs), str(case.batch_size)], capture_output=True, timeout=900)
+            train = time.monotonic() - started
+            started = time.monotonic()
+            done = subprocess.run([sys.executable, "-m", "autofix", "repair", str(model), str(data),
+                                   "-o", str(Path(tmp) / "fixed.keras"), "--epochs", str(case.epochs),
+                                   "--batch-size", str(case.batch_size), "--quiet"],
+                                  capture_output=True, text=True, timeout=900)
+            repair = time.monotonic() - started
+        out.append({"scenario": name, "train_py_seconds": round(train, 2),
+                    "repair_seconds": round(repair, 2), "ratio": round(repair / train, 3),
+                    "exit_code": done.returncode, "verdict": done.stdout.strip().splitlines()[-1:]})
+        print(f"  {name}: python train.py {train:.1f}s, autofix repair {repair:.1f}s "
+              f"(exit {done.returncode})", flush=True)
+    return out
+
+
+def import_costs() -> dict:
+    """Seconds to import what a repair needs, each in a fresh process (median of 3)."""
+    out = {}
+    for label, code in (("tensorflow + keras", "import keras"),
+                        ("autofix.cli (what `autofix --help` loads)", "import autofix.cli"),
+                        ("the repair path (autofix.api + its strategies)",
+                         "import autofix.api, autofix.strategies; autofix.strategies.registry()")):
+        times = []
+        for _ in range(3):
+            started = time.monotonic()
+            subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
+            times.append(time.monotonic() - started)
+        out[label] = round(statistics.median(times), 2)
     return out
 
 
@@ -367,6 +485,48 @@ def markdown(results: dict, command: str) -> str:
                   f"{d['single_process_seconds']:.1f} s; a chief and two workers on 127.0.0.1 "
                   f"{d['chief_two_workers_seconds']:.1f} s (exit codes {d['exit_codes']}; "
                   f"{d['note']})."]
+    if results.get("throughput"):
+        rows_on = [r for r in results["throughput"] if r["compiled"]]
+        rows_off = {r["scenario"]: r for r in results["throughput"] if not r["compiled"]}
+        lines += ["", "## Candidate throughput", "",
+                  f"Trainings of the user's model (its epochs and batch size; "
+                  f"{results['throughput'][0]['trials']} trials at its learning rate x 1/3, 1, 3 "
+                  "in turn, seed i for trial i, as a search's trials; no trace "
+                  "reused from earlier work) completed in the time of one plain `model.fit` of it. "
+                  "`first`: the first training (it pays for the trace); `later`: the median of "
+                  "the others. Off: Keras' fit on a cached pipeline (the path before compiled "
+                  "training).", "",
+                  "| scenario | epochs | plain fit s | first s | later s | per plain fit "
+                  "| later per plain fit | off: per plain fit |", "|---|---|---|---|---|---|---|---|"]
+        for r in rows_on:
+            off = rows_off.get(r["scenario"], {})
+            lines.append(f"| {r['scenario']} | {r['epochs']} | {r['plain_fit_seconds']} | "
+                         f"{r['first_seconds']} | {r['later_seconds']} | {r['per_plain_fit']} | "
+                         f"{r['later_per_plain_fit']} | {off.get('per_plain_fit', '-')} |")
+        if rows_on:
+            lines += ["", f"Median over {len(rows_on)} scenarios: "
+                      f"{statistics.median(r['per_plain_fit'] for r in rows_on):.1f} trainings per "
+                      f"plain fit (later ones alone: "
+                      f"{statistics.median(r['later_per_plain_fit'] for r in rows_on):.1f})"
+                      + (f"; with compiled training off, on {len(rows_off)} scenarios: "
+                         f"{statistics.median(r['per_plain_fit'] for r in rows_off.values()):.1f}"
+                         if rows_off else "") + "."]
+    if results.get("end_to_end"):
+        e2e = results["end_to_end"]
+        lines += ["", "## End to end, whole processes", "",
+                  "`autofix repair model.keras data.npz --epochs E --batch-size B --quiet` vs "
+                  "`python train.py` (import Keras, load the model and data, one plain fit with "
+                  "the same epochs and batch size).", "",
+                  "| scenario | python train.py s | autofix repair s | ratio | exit |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {r['scenario']} | {r['train_py_seconds']} | {r['repair_seconds']} | "
+                  f"{r['ratio']:.2f} | {r['exit_code']} |" for r in e2e]
+        ratios = [r["ratio"] for r in e2e]
+        lines += ["", f"Ratio median {statistics.median(ratios):.2f}, worst {max(ratios):.2f}."]
+    if results.get("imports"):
+        lines += ["", "## Import cost (fresh process, median of 3)", "",
+                  "| what | seconds |", "|---|---|"]
+        lines += [f"| {label} | {v} |" for label, v in results["imports"].items()]
     if results.get("speedups"):
         lines += ["", "## Speed-ups, each switched off and on", "",
                   "| speed-up | off s | on s | factor |", "|---|---|---|---|"]
@@ -404,13 +564,20 @@ def main(argv=None) -> int:
         print("memory", flush=True)
         results["memory"] = memory()
         print("speed-ups", flush=True)
-        results["speedups"] = speedups(("zero_init", "unnormalized_inputs", "noise_labels",
-                                        "learning_rate_too_low", "learning_rate_too_high"),
-                                       rows=1000)
+        results["speedups"] = speedups(SPEEDUP_SCENARIOS, rows=1000)
+        print("throughput", flush=True)
+        results["throughput"] = throughput(names, rows=1000) + throughput(
+            SPEEDUP_SCENARIOS, rows=1000, compiled=False)
+        print("end to end", flush=True)
+        results["end_to_end"] = end_to_end()
+        results["imports"] = import_costs()
         print("monitor", flush=True)
         results["monitor"] = monitor_overhead()
         print("distributed", flush=True)
         results["distributed"] = distributed_times()
+    else:
+        print("throughput", flush=True)
+        results["throughput"] = throughput(QUICK_SCENARIOS, rows=600, trials=3)
     results["cli_start"] = cli_start(3 if args.quick else 5)
     text = markdown(results, command)
     if not args.quick:  # the same rows in `autofix bench`'s own table

@@ -44,6 +44,17 @@ def test_quick_benchmark_measures_recovery_against_the_reference(quick):
     assert "reach >= 0.9" in text
 
 
+def test_quick_benchmark_measures_candidate_throughput(quick):
+    _, results, text = quick
+    rows = results["throughput"]
+    assert rows and all(r["compiled"] and r["trials"] == 3 for r in rows)
+    for r in rows:
+        assert r["first_seconds"] > 0 and r["later_seconds"] > 0
+        assert r["total_seconds"] >= r["first_seconds"] + r["later_seconds"] - 1e-3
+        assert r["per_plain_fit"] == round(3 * r["plain_fit_seconds"] / r["total_seconds"], 2)
+    assert "## Candidate throughput" in text and "trainings per plain fit" in text
+
+
 def test_recovery_is_the_share_of_the_reference_gain():
     from autofix.bench import recovery, recovery_summary
 

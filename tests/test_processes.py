@@ -40,7 +40,8 @@ INTERRUPTS = [(None, 1.0, signal.SIGINT), ("diagnosed", 0.0, signal.SIGTERM),
 def test_an_interrupt_always_ends_the_same_way(saved, tmp_path):
     """Say "interrupted", write only a proven model, exit 130: every time, wherever the
     signal lands."""
-    folder, c = saved("noise_labels")
+    # enough rows that a candidate trains for seconds: the signals land while it trains
+    folder, c = saved("noise_labels", rows=4000)
     for i, (marker, wait, sig) in enumerate(INTERRUPTS):
         out = tmp_path / f"run{i}"
         tmpdir = out / "tmp"
