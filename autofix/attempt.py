@@ -164,7 +164,9 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         model = draft.assemble(problem.input_shape)
         # the model handed to the user is compiled with the repair's own setup, so that
         # their next model.fit works as it is
-        model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.make_loss())
+        model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.compile_loss())
+        # built, so that the saved file holds the optimizer's variables and loads quietly
+        model.optimizer.build(model.trainable_variables)
         attempt.setup = draft.setup
         attempt.val_pred = predict(model, problem.x_val)
         attempt.verdict = judge(task, labels(problem.y), labels(problem.y_val), attempt.val_pred)

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import interrupts
 from ._tf import keras, tf
+from .surgery import clone_model
 from .train_log import CONCLUSIVE_HIGH, CONCLUSIVE_LOW, TrainLog
 
 #: Python looks in (time limit, Ctrl-C, a stuck candidate) about this often
@@ -92,7 +93,7 @@ class Program:
 
     def __init__(self, model, setup, x: np.ndarray, y: np.ndarray):
         k, t = keras(), tf()
-        self.model = k.models.clone_model(model)
+        self.model = clone_model(model)
         if not self.fits(model):
             raise ValueError("the clone's variables differ from the model's")
         # an adapted Normalization keeps its mean and variance as tensors made from its

@@ -55,6 +55,9 @@ class TrainingSetup:
     #: train up to ``epochs``, stopping once the loss on held-out training rows stops
     #: improving, and keep the best weights (epochs chosen by validation, not guessed)
     early_stopping: bool = False
+    #: the user's own loss (a function or Loss object Keras cannot look up by name), used
+    #: while ``loss`` is still its name
+    custom_loss: object = field(default=None, compare=False, repr=False)
 
     def replace(self, **changes) -> "TrainingSetup":
         return dataclasses.replace(self, **changes)
@@ -90,10 +93,23 @@ class TrainingSetup:
                 fallback["clipnorm"] = config["clipnorm"]
             return k.optimizers.Adam(**fallback)
 
+    @property
+    def uses_custom_loss(self) -> bool:
+        return self.custom_loss is not None and self.loss == canonical_loss(self.custom_loss)[0]
+
+    def compile_loss(self):
+        """The loss a model handed back is compiled with: the user's own function as they
+        gave it (saved under its name, loaded with their code), else :meth:`make_loss`."""
+        return self.custom_loss if self.uses_custom_loss else self.make_loss()
+
     def make_loss(self):
         from ._tf import keras
 
         k = keras()
+        if self.uses_custom_loss:
+            if isinstance(self.custom_loss, k.losses.Loss):
+                return self.custom_loss
+            return _function_loss(k, self.custom_loss)
         kwargs = {"from_logits": True} if self.from_logits else {}
         classes = {
             "binary_crossentropy": k.losses.BinaryCrossentropy,
@@ -108,6 +124,21 @@ class TrainingSetup:
         if cls is not None and issubclass(cls, k.losses.Loss):
             return cls()  # a Loss object reduces to a scalar, unlike the plain function
         return k.losses.get(self.loss)
+
+
+def _function_loss(k, fn):
+    """A plain loss function as a Keras ``Loss`` (targets brought to the predictions' rank,
+    weighted and reduced to a scalar, as ``compile`` does with it)."""
+
+    class FunctionLoss(k.losses.Loss):
+        def call(self, y_true, y_pred):
+            if len(y_true.shape) == len(y_pred.shape) - 1:
+                y_true = k.ops.expand_dims(y_true, -1)
+            elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+                y_true = k.ops.squeeze(y_true, -1)
+            return fn(y_true, y_pred)
+
+    return FunctionLoss(name=getattr(fn, "__name__", "loss"))
 
 
 def canonical_loss(loss) -> tuple[str, bool]:
@@ -165,10 +196,11 @@ def setup_from_model(model, task: Task, *, epochs: int = 50, batch_size: int = 3
     lr = float(f"{lr:.6g}")  # the optimizer stores float32: 0.0010000000474974513 is 0.001
     config.pop("name", None)
     name, from_logits = canonical_loss(loss)
+    custom = None if isinstance(loss, str) or name in LOSS_ALIASES.values() else loss
     return TrainingSetup(
         optimizer=type(optimizer).__name__, optimizer_config=config, learning_rate=lr, loss=name,
         from_logits=from_logits, epochs=epochs, batch_size=batch_size,
-        clipnorm=config.get("clipnorm"),
+        clipnorm=config.get("clipnorm"), custom_loss=custom,
     )
 
 

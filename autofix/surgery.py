@@ -75,14 +75,26 @@ def applicable(layer, changes: dict) -> dict:
     return {key: value for key, value in changes.items() if key in config}
 
 
+def clone_model(model, **kwargs):
+    """``keras.models.clone_model`` without the compile settings. Keras re-compiles the clone
+    of a compiled model from its compile config, which fails on a custom loss function the
+    user never registered ("Could not locate function"); autofix compiles every model it
+    trains itself, so the clone needs none."""
+    compiled = getattr(model, "compiled", False)
+    model.compiled = False
+    try:
+        return keras().models.clone_model(model, **kwargs)
+    finally:
+        model.compiled = compiled
+
+
 def clone_core(draft, clone_function, *, recursive: bool = False, skip=(),
                refreeze: bool = True) -> None:
     """Rebuild ``draft.core`` with ``keras.models.clone_model(clone_function=...)``, keeping
     the weights training never moves (:func:`keep_fixed_weights`) except on the layers in
     ``skip``; ``recursive``: nested models' layers go through ``clone_function`` too."""
     before = draft.core
-    draft.core = keras().models.clone_model(before, clone_function=clone_function,
-                                            recursive=recursive)
+    draft.core = clone_model(before, clone_function=clone_function, recursive=recursive)
     keep_fixed_weights(before, draft.core, skip=skip, refreeze=refreeze)
 
 
@@ -150,7 +162,7 @@ def clone_keeping_frozen(model):
     moves (see :func:`keep_fixed_weights`): retraining the user's setup from a fresh start
     re-initializes what their training moves, not a frozen pretrained block or an adapted
     Normalization."""
-    clone = keras().models.clone_model(model)
+    clone = clone_model(model)
     keep_fixed_weights(model, clone)
     return clone
 

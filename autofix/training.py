@@ -279,7 +279,8 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
     program off for this run."""
     if SETTINGS.compiled and not extra_callbacks:
         log = _fit_compiled(model, setup, x, y_encoded, seed=seed, sample_weight=sample_weight,
-                            deadline=deadline, reject_stuck=reject_stuck, diagnostic=diagnostic,
+                            deadline=deadline, reject_stuck=reject_stuck and SETTINGS.reject_stuck,
+                            diagnostic=diagnostic and SETTINGS.reject_stuck,
                             validation=validation, on_epoch=on_epoch)
         if log is not None:
             return log

@@ -212,3 +212,33 @@ def test_the_compiled_range_test_agrees_with_keras_and_leaves_the_weights():
     assert compiled.suggestion is not None and reference.suggestion is not None
     assert abs(math.log10(compiled.suggestion / reference.suggestion)) < 1.0
     assert compiled.stopped == "diverged" and len(compiled.losses) < 300
+
+
+def my_loss(y_true, y_pred):  # a custom loss its user never registered with Keras
+    return k.ops.mean(k.ops.square(k.ops.cast(y_true, y_pred.dtype) - y_pred), axis=-1)
+
+
+def test_a_model_compiled_with_its_own_loss_function_is_repaired_with_it(tmp_path):
+    import warnings
+
+    import autofix
+
+    x, y = _data(rows=300)
+    y = 300 * y[:, 0]  # targets far outside a sigmoid's range
+    k.utils.set_random_seed(0)
+    model = k.Sequential([k.Input((6,)), k.layers.Dense(16, activation="relu"),
+                          k.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss=my_loss)
+    model.fit(x, y, epochs=2, verbose=0)
+    result = autofix.repair(model, x, y, epochs=2, budget=30)
+    assert result.status == "repaired"
+    first = result.attempts[0]
+    assert first.params["loss"] == "my_loss" and first.log.engine == "compiled"
+
+    # the fixed model is saved with a built optimizer: plain Keras loads it without a warning
+    path = tmp_path / "fixed.keras"
+    result.save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        k.models.load_model(path, custom_objects={"my_loss": my_loss})
+    assert not [w for w in caught if "optimizer" in str(w.message)]

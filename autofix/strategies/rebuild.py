@@ -14,7 +14,8 @@ import numpy as np
 
 from .._tf import keras
 from ..modelio import activation_name
-from ..surgery import RELU_LIKE, clone_changing, output_head, rebuild_layer, wanted_output
+from ..surgery import (RELU_LIKE, clone_changing, clone_model, output_head, rebuild_layer,
+                       wanted_output)
 from .base import Strategy, register
 from .change_loss import ChangeLoss
 from .normalize_inputs import NormalizeInputs
@@ -154,7 +155,7 @@ class Rebuild(Strategy):
         draft.target_shift = draft.target_scale = None
         user = problem.model
         relu_blocks, head = _relu_blocks(user), _head_kernel(user)
-        draft.core = k.models.clone_model(
+        draft.core = clone_model(
             user, clone_function=lambda layer: fresh_layer(layer, relu_blocks, head),
             recursive=True)
         draft.core.trainable = True  # Keras sets it on every layer, nested ones included
