@@ -74,6 +74,7 @@ class Attempt:
             "judged_by": self.judged_by,
             "best_epoch": self.log.best_epoch if self.log else None,
             "losses": [v if math.isfinite(v) else None for v in (self.log.losses if self.log else [])],
+            "engine": self.log.engine if self.log else None,
             **({"compiled": self.setup.compile_summary()} if self.setup is not None else {}),
         })
 

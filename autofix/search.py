@@ -60,12 +60,12 @@ def blind_search(problem: Problem, usable: dict, *, seconds: float, seed: int = 
     kt = _kt()
     record: list = []
     started = time.monotonic()
-    from .tuning import DeadlineRandomSearchOracle
+    from .tuning import DeadlineRandomSearchOracle, DirectTuner
 
     oracle = DeadlineRandomSearchOracle(started + seconds, objective=kt.Objective("score", "max"),
                              max_trials=max_trials, seed=seed, max_consecutive_failed_trials=max_trials)
     with tempfile.TemporaryDirectory(prefix="autofix-blind-") as tmp:
-        tuner = kt.Tuner(oracle=oracle, hypermodel=make_hypermodel(problem, usable, record),
+        tuner = DirectTuner(oracle=oracle, hypermodel=make_hypermodel(problem, usable, record),
                          directory=tmp, project_name="blind", overwrite=True)
         tuner.search(verbose=0)
     return [(t - started, a) for t, a in record]

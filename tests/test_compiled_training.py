@@ -234,6 +234,7 @@ def test_a_model_compiled_with_its_own_loss_function_is_repaired_with_it(tmp_pat
     assert result.status == "repaired"
     first = result.attempts[0]
     assert first.params["loss"] == "my_loss" and first.log.engine == "compiled"
+    assert result.report()["attempts"][0]["engine"] == "compiled"
 
     # the fixed model is saved with a built optimizer: plain Keras loads it without a warning
     path = tmp_path / "fixed.keras"

@@ -19,7 +19,7 @@ from ..candidate import build
 from ..judge import judge
 from ..problem import split
 from ..training import encode_targets, fit, predict
-from ..tuning import SeededRandomSearchOracle
+from ..tuning import DirectTuner, SeededRandomSearchOracle
 from .adjust_learning_rate import measured_learning_rate
 from .base import Strategy, register
 
@@ -86,7 +86,7 @@ def _search(draft, problem, registry_) -> dict:
     oracle = SeededRandomSearchOracle(stop_at, objective=kt.Objective("score", "max"),
                                       max_trials=MAX_TRIALS, seed=problem.seed)
     with tempfile.TemporaryDirectory(prefix="autofix-tune-") as tmp:
-        tuner = kt.Tuner(oracle=oracle, hypermodel=hypermodel, directory=tmp,
+        tuner = DirectTuner(oracle=oracle, hypermodel=hypermodel, directory=tmp,
                          project_name="tune_training", overwrite=True)
         started = time.monotonic()
         tuner.search(verbose=0)
