@@ -313,6 +313,8 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
     except Exception:  # noqa: BLE001 - evidence only
         log.initial_loss = None
     weights = np.ones(len(x), "float32") if sample_weight is None else sample_weight.astype("float32")
+    # with no rows held out, early stopping watches the loss on the training rows themselves
+    # (in inference mode); without early stopping the held-out pair is a placeholder
     held = validation if validation is not None else (x, y) if patience > 0 else (x[:1], y[:1])
     tensors = [t.constant(a) for a in (x, y, weights, held[0], held[1])]
     check = _StuckCheck(epochs, reject_stuck)
