@@ -65,8 +65,10 @@ def architecture_key(model, setup, x: np.ndarray, y: np.ndarray) -> str:
     text = re.sub(f'"({pattern})"', lambda m: f'"#{index[m.group(1)]}"', text)
     text = re.sub(r'"name": "[^"]*"', '"name": ""', text)  # e.g. a Sequential's input layer
     optimizer = {k: v for k, v in setup.optimizer_config.items() if k != "learning_rate"}
+    # a user's own loss is known by its name only: two functions may share one
+    loss = [setup.loss, id(setup.custom_loss) if setup.uses_custom_loss else None]
     return json.dumps([type(model).__name__, text, setup.optimizer, optimizer, setup.clipnorm,
-                       setup.loss, setup.from_logits, x.shape[1:], str(x.dtype), y.shape[1:],
+                       loss, setup.from_logits, x.shape[1:], str(x.dtype), y.shape[1:],
                        str(y.dtype)], default=repr)
 
 

@@ -218,6 +218,22 @@ def my_loss(y_true, y_pred):  # a custom loss its user never registered with Ker
     return k.ops.mean(k.ops.square(k.ops.cast(y_true, y_pred.dtype) - y_pred), axis=-1)
 
 
+def test_two_own_loss_functions_of_one_name_get_their_own_programs():
+    x, y = _data()
+
+    def halved(y_true, y_pred):
+        return 0.5 * my_loss(y_true, y_pred)
+
+    halved.__name__ = "my_loss"
+    first = TrainingSetup(loss="my_loss", custom_loss=my_loss)
+    second = TrainingSetup(loss="my_loss", custom_loss=halved)
+    model = _model()
+    assert (compiled_training.program_for(model, first, x, y)
+            is not compiled_training.program_for(model, second, x, y))
+    assert compiled_training.program_for(model, first, x, y) is compiled_training.program_for(
+        _model(seed=5), first, x, y)
+
+
 def test_a_model_compiled_with_its_own_loss_function_is_repaired_with_it(tmp_path):
     import warnings
 
