@@ -33,7 +33,7 @@ import numpy as np
 from . import interrupts
 from ._tf import keras, tf
 from .surgery import clone_model
-from .train_log import CONCLUSIVE_HIGH, CONCLUSIVE_LOW, TrainLog
+from .train_log import StuckCheck, TrainLog, update_ratio
 
 #: Python looks in (time limit, Ctrl-C, a stuck candidate) about this often
 CHUNK_SECONDS = 0.5
@@ -266,37 +266,6 @@ def _chunk(done: int, planned: int, per_epoch: float | None, limit: float | None
     return max(1, min(size, planned - done))
 
 
-class _StuckCheck:
-    """A candidate whose predictions are constant and whose loss is flat at two checks in a
-    row (every fifth of the run) is stuck: it is stopped."""
-
-    def __init__(self, planned: int, enabled: bool):
-        self.every = max(2, planned // 5)
-        self.enabled = enabled and planned >= 6
-        self.next = self.every if self.enabled else None
-        self.planned, self.last_loss, self.count = planned, None, 0
-
-    def due(self, done: int) -> bool:
-        return self.next is not None and done >= self.next and done < self.planned
-
-    def stuck(self, program: Program, probe_x, loss: float, done: int) -> bool:
-        self.next = done + self.every
-        pred = program.predict(probe_x)
-        spread = float(np.max(pred.std(axis=0))) if pred.size else 0.0
-        flat = (self.last_loss is not None
-                and abs(self.last_loss - loss) <= 1e-3 * max(abs(self.last_loss), 1e-12))
-        self.last_loss = loss
-        self.count = self.count + 1 if spread < 1e-6 and flat else 0
-        return self.count >= 2
-
-
-def update_ratio(before: list, after: list, steps: int) -> float | None:
-    """Median relative change of the kernels per step."""
-    ratios = [np.linalg.norm(b - a) / np.linalg.norm(a) / max(steps, 1)
-              for a, b in zip(before, after) if np.linalg.norm(a) > 0]
-    return float(np.median(ratios)) if ratios else None
-
-
 def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, deadline=None,
         reject_stuck: bool = True, diagnostic: bool = False, validation=None, patience: int = 0,
         on_epoch=None) -> TrainLog:
@@ -319,7 +288,7 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
     # (in inference mode); without early stopping the held-out pair is a placeholder
     held = validation if validation is not None else (x, y) if patience > 0 else (x[:1], y[:1])
     tensors = [t.constant(a) for a in (x, y, weights, held[0], held[1])]
-    check = _StuckCheck(epochs, reject_stuck)
+    check = StuckCheck(epochs, reject_stuck)
     kernels = program.kernels()
     per_epoch, done = None, 0
     while done < epochs:
@@ -327,7 +296,7 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
             break
         limit = deadline(log) if callable(deadline) else deadline
         if done and limit is not None and time.monotonic() > limit:
-            log.stopped, log.detail = "time", f"ran out of its time share at epoch {done}"
+            log.stop("time", done)
             break
         size = _chunk(done, epochs, per_epoch, limit, check.next)
         began = time.monotonic()
@@ -346,29 +315,23 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
             log.update_ratio = update_ratio(kernels, program.kernels(), steps)
         done += len(losses)
         if stop == NONFINITE:
-            log.stopped, log.detail = "nonfinite", f"loss became {log.losses[-1]} at epoch {done}"
+            log.stop("nonfinite", done, log.losses[-1])
             break
         if stop == LEVELLED:
-            log.stopped = "levelled"
+            log.stopped = "levelled"  # its detail names the best epoch, known below
             break
-        ratio = log.update_ratio
-        if diagnostic and ratio is not None and (
-                (done == 1 and ratio > CONCLUSIVE_HIGH) or (done == 2 and ratio < CONCLUSIVE_LOW)):
-            log.stopped = "conclusive"
-            log.detail = (f"stopped at epoch {done}: each step moves the weights by "
-                          f"{ratio:.1e} of their size, far outside the range that learns")
+        if diagnostic and log.conclusive:
+            log.stop("conclusive", done)
             break
-        if check.due(done) and check.stuck(program, probe_x, log.losses[-1], done):
-            log.stopped = "stuck"
-            log.detail = f"predictions constant and loss flat at {log.losses[-1]:.4g} by epoch {done}"
+        if check.due(done) and check.stuck(program.predict(probe_x), log.losses[-1], done):
+            log.stop("stuck", done, log.losses[-1])
             break
     if patience > 0:
         best = program.restore_best()
         if log.stopped in ("completed", "levelled"):
             log.best_epoch = None if best is None else best + 1
         if log.stopped == "levelled":
-            log.detail = (f"stopped at epoch {done}: the held-out loss had not improved since "
-                          f"epoch {log.best_epoch}")
+            log.stop("levelled", done)
     program.store(model)
     log.seconds = time.monotonic() - start
     return log

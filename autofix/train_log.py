@@ -12,6 +12,7 @@ import numpy as np
 CONCLUSIVE_HIGH = 0.3
 CONCLUSIVE_LOW = 1e-6
 
+
 @dataclass
 class TrainLog:
     """What one training run did: per-epoch loss, why it stopped, how long it took."""
@@ -48,3 +49,58 @@ class TrainLog:
     @property
     def finite(self) -> bool:
         return self.stopped != "nonfinite" and all(math.isfinite(v) for v in self.losses)
+
+    @property
+    def conclusive(self) -> bool:
+        """Whether the weight updates so far settle the learning-rate question on their own
+        (after the first epoch: far too large; after the second: far too small)."""
+        ratio, done = self.update_ratio, len(self.losses)
+        return ratio is not None and ((done == 1 and ratio > CONCLUSIVE_HIGH)
+                                      or (done == 2 and ratio < CONCLUSIVE_LOW))
+
+    def stop(self, reason: str, epoch: int, loss: float | None = None) -> None:
+        """Record that the run ended at ``epoch`` (counted from 1) for ``reason``, in the words
+        every training path uses."""
+        details = {
+            "nonfinite": lambda: f"loss became {loss} at epoch {epoch}",
+            "time": lambda: f"ran out of its time share at epoch {epoch}",
+            "conclusive": lambda: (f"stopped at epoch {epoch}: each step moves the weights by "
+                                   f"{self.update_ratio:.1e} of their size, far outside the "
+                                   "range that learns"),
+            "stuck": lambda: f"predictions constant and loss flat at {loss:.4g} by epoch {epoch}",
+            "levelled": lambda: (f"stopped at epoch {epoch}: the held-out loss had not improved "
+                                 f"since epoch {self.best_epoch}"),
+        }
+        self.stopped, self.detail = reason, details[reason]()
+
+
+def update_ratio(before: list, after: list, steps: int) -> float | None:
+    """Median relative change of the kernels per step, from their values ``before`` and
+    ``after`` ``steps`` steps."""
+    ratios = [np.linalg.norm(b - a) / np.linalg.norm(a) / max(steps, 1)
+              for a, b in zip(before, after) if np.linalg.norm(a) > 0]
+    return float(np.median(ratios)) if ratios else None
+
+
+class StuckCheck:
+    """A candidate whose predictions are constant and whose loss is flat at two checks in a
+    row (every fifth of the run) is stuck and may be stopped."""
+
+    def __init__(self, planned: int, enabled: bool):
+        self.every = max(2, planned // 5)
+        self.next = self.every if enabled and planned >= 6 else None
+        self.planned, self.last_loss, self.count = planned, None, 0
+
+    def due(self, done: int) -> bool:
+        """Whether a check falls due after ``done`` epochs."""
+        return self.next is not None and done >= self.next and done < self.planned
+
+    def stuck(self, pred: np.ndarray, loss: float, done: int) -> bool:
+        """The check itself, on predictions of a probe batch and the latest epoch's loss."""
+        self.next = done + self.every
+        spread = float(np.max(pred.std(axis=0))) if pred.size else 0.0
+        flat = (self.last_loss is not None
+                and abs(self.last_loss - loss) <= 1e-3 * max(abs(self.last_loss), 1e-12))
+        self.last_loss = loss
+        self.count = self.count + 1 if spread < 1e-6 and flat else 0
+        return self.count >= 2

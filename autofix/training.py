@@ -20,7 +20,7 @@ import numpy as np
 from . import compiled_training, interrupts
 from ._tf import keras, tf
 from .setup import TrainingSetup, PROBABILISTIC_LOSSES
-from .train_log import CONCLUSIVE_HIGH, CONCLUSIVE_LOW, TrainLog
+from .train_log import StuckCheck, TrainLog, update_ratio
 from .task import Task, class_ids, class_ids_of_classes
 
 MAX_STEPS_PER_EXECUTION = 32
@@ -96,10 +96,9 @@ def _make_watch():
             self.stop_when_conclusive = stop_when_conclusive
             self.log, self.probe_x, self.deadline = log, probe_x, deadline
             self.probe_y, self.loss_fn = probe_y, loss_fn
-            self.steps, self.reject_stuck = max(steps, 1), reject_stuck
+            self.steps = max(steps, 1)
             self._kernels0 = None
-            self._last_check_loss = None
-            self._stuck_checks = 0
+            self._stuck = StuckCheck(log.epochs_planned, reject_stuck)
 
         def _kernels(self):
             return [v.numpy().copy() for v in self.model.trainable_weights if len(v.shape) >= 2]
@@ -127,47 +126,25 @@ def _make_watch():
             self.log.losses.append(loss)
             self.log.epoch_seconds.append(time.monotonic() - self._epoch_started)
             if epoch == 0 and self._kernels0:
-                ratios = []
-                for w0, w1 in zip(self._kernels0, self._kernels()):
-                    norm = np.linalg.norm(w0)
-                    if norm > 0:
-                        ratios.append(np.linalg.norm(w1 - w0) / norm / self.steps)
-                self.log.update_ratio = float(np.median(ratios)) if ratios else None
+                self.log.update_ratio = update_ratio(self._kernels0, self._kernels(), self.steps)
                 self._kernels0 = None
             if not math.isfinite(loss):
-                self.log.stopped, self.log.detail = "nonfinite", f"loss became {loss} at epoch {epoch + 1}"
-                self.model.stop_training = True
+                self.log.stop("nonfinite", epoch + 1, loss)
+            elif self.stop_when_conclusive and self.log.conclusive:
+                self.log.stop("conclusive", epoch + 1)
+            elif self._past(self.deadline(self.log) if callable(self.deadline) else self.deadline):
+                self.log.stop("time", epoch + 1)
+            elif self._stuck.due(epoch + 1) and self._stuck.stuck(
+                    np.asarray(self.model(self.probe_x, training=False), dtype="float64"),
+                    loss, epoch + 1):
+                self.log.stop("stuck", epoch + 1, loss)
+            else:
                 return
-            ratio = self.log.update_ratio
-            if self.stop_when_conclusive and ratio is not None and (
-                    (epoch == 0 and ratio > CONCLUSIVE_HIGH) or (epoch == 1 and ratio < CONCLUSIVE_LOW)):
-                self.log.stopped = "conclusive"
-                self.log.detail = (f"stopped at epoch {epoch + 1}: each step moves the weights by "
-                                   f"{ratio:.1e} of their size, far outside the range that learns")
-                self.model.stop_training = True
-                return
-            limit = self.deadline(self.log) if callable(self.deadline) else self.deadline
-            if limit is not None and time.monotonic() > limit:
-                self.log.stopped, self.log.detail = "time", f"ran out of its time share at epoch {epoch + 1}"
-                self.model.stop_training = True
-                return
-            planned = self.log.epochs_planned
-            check_every = max(2, planned // 5)
-            if self.reject_stuck and planned >= 6 and (epoch + 1) % check_every == 0 and epoch + 1 < planned:
-                pred = np.asarray(self.model(self.probe_x, training=False), dtype="float64")
-                spread = float(np.max(pred.std(axis=0))) if pred.size else 0.0
-                prev = self._last_check_loss
-                flat = prev is not None and abs(prev - loss) <= 1e-3 * max(abs(prev), 1e-12)
-                self._last_check_loss = loss
-                if spread < 1e-6 and flat:
-                    self._stuck_checks += 1
-                    if self._stuck_checks >= 2:
-                        self.log.stopped = "stuck"
-                        self.log.detail = (f"predictions constant and loss flat at {loss:.4g} "
-                                           f"by epoch {epoch + 1}")
-                        self.model.stop_training = True
-                else:
-                    self._stuck_checks = 0
+            self.model.stop_training = True
+
+        @staticmethod
+        def _past(limit) -> bool:
+            return limit is not None and time.monotonic() > limit
 
     return Watch
 
@@ -277,16 +254,20 @@ def fit(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray, *, se
     as the run's own epochs are timed). ``on_epoch(epoch, planned, loss)`` hears of each
     epoch. ``extra_callbacks`` (Keras callbacks) need Keras' fit: they turn the compiled
     program off for this run."""
+    early = {"reject_stuck": reject_stuck and SETTINGS.reject_stuck,
+             "diagnostic": diagnostic and SETTINGS.reject_stuck}
+    log = None
     if SETTINGS.compiled and not extra_callbacks:
         log = _fit_compiled(model, setup, x, y_encoded, seed=seed, sample_weight=sample_weight,
-                            deadline=deadline, reject_stuck=reject_stuck and SETTINGS.reject_stuck,
-                            diagnostic=diagnostic and SETTINGS.reject_stuck,
-                            validation=validation, on_epoch=on_epoch)
-        if log is not None:
-            return log
-    return _fit_keras(model, setup, x, y_encoded, seed=seed, sample_weight=sample_weight,
-                      deadline=deadline, reject_stuck=reject_stuck, diagnostic=diagnostic,
-                      validation=validation, extra_callbacks=extra_callbacks, on_epoch=on_epoch)
+                            deadline=deadline, validation=validation, on_epoch=on_epoch, **early)
+    if log is None:
+        log = _fit_keras(model, setup, x, y_encoded, seed=seed, sample_weight=sample_weight,
+                         deadline=deadline, validation=validation, on_epoch=on_epoch,
+                         extra_callbacks=extra_callbacks, **early)
+    interrupts.check()  # a run the user stopped is not evidence of anything
+    if log.stopped == "completed" and not _weights_finite(model):
+        log.stopped, log.detail = "nonfinite", "weights became NaN or inf"
+    return log
 
 
 def _fit_compiled(model, setup, x, y_encoded, *, validation, **kwargs) -> TrainLog | None:
@@ -301,9 +282,6 @@ def _fit_compiled(model, setup, x, y_encoded, *, validation, **kwargs) -> TrainL
         raise
     except Exception:  # noqa: BLE001 - Keras' own fit says what is wrong
         return None
-    interrupts.check()
-    if log.stopped == "completed" and not _weights_finite(model):
-        log.stopped, log.detail = "nonfinite", "weights became NaN or inf"
     return log
 
 
@@ -325,8 +303,7 @@ def _fit_keras(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray
     try:
         compile_for_training(model, setup, steps)
         watch = _make_watch()(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
-                              reject_stuck and SETTINGS.reject_stuck,
-                              stop_when_conclusive=diagnostic and SETTINGS.reject_stuck)
+                              reject_stuck, stop_when_conclusive=diagnostic)
         callbacks = [watch, *extra_callbacks]
         if on_epoch is not None:
             callbacks.append(keras().callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: on_epoch(
@@ -343,16 +320,11 @@ def _fit_keras(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray
         if stopper is not None and log.stopped == "completed":
             log.best_epoch = None if stopper.best_epoch is None else (stopper.best_epoch + 1) * passes
             if stopper.stopped_epoch > 0:
-                log.stopped = "levelled"
-                log.detail = (f"stopped at epoch {log.epochs_run}: the held-out loss had not "
-                              f"improved since epoch {log.best_epoch}")
+                log.stop("levelled", log.epochs_run)
     except Exception as err:  # noqa: BLE001 - a failed candidate is recorded, not raised
         log.stopped = "error"
         log.detail = error_text(err)
-    interrupts.check()  # a run the user stopped is not evidence of anything
     log.seconds = time.monotonic() - start
-    if log.stopped == "completed" and not _weights_finite(model):
-        log.stopped, log.detail = "nonfinite", "weights became NaN or inf"
     return log
 
 
