@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._tf import keras
+from ._tf import keras, set_seed
 from .setup import TrainingSetup, output_units
 from .surgery import clone_keeping_frozen
 from .problem import Problem
@@ -127,7 +127,7 @@ class Candidate:
 
 def build(candidate: Candidate, problem: Problem, registry) -> Draft:
     """A fresh :class:`Draft` with every strategy of ``candidate`` applied in order."""
-    keras().utils.set_random_seed(problem.seed)
+    set_seed(problem.seed)
     draft = Draft.fresh(problem)
     for i, name in enumerate(candidate.strategies):
         draft.recipe = Candidate.of(candidate.strategies[:i])

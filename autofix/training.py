@@ -301,6 +301,8 @@ def _fit_keras(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray
     probe_x, probe_y = x[:256], y_encoded[:256]
     stopper = None
     try:
+        # Keras shuffles with TensorFlow's global seed (autofix's set_seed leaves it alone)
+        tf().random.set_seed(seed)
         compile_for_training(model, setup, steps)
         watch = _make_watch()(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
                               reject_stuck, stop_when_conclusive=diagnostic)

@@ -18,7 +18,8 @@
    off and on;
 8. candidate throughput: trainings of the user's model (its epochs and batch size, a
    learning rate and seed per trial, as a search's trials) completed in the time of one
-   plain ``model.fit``, per scenario, compiled training on (and off, on a few scenarios);
+   plain ``model.fit``, per scenario, compiled training on (and off, on a few scenarios),
+   one after the other and as stacked copies in one program;
 9. end to end, whole processes: ``autofix repair`` vs ``python train.py`` (import, load,
    one plain fit of the same model with the user's epochs and batch size).
 """
@@ -236,10 +237,13 @@ def speedups(names, rows: int) -> list[dict]:
 def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = True) -> list[dict]:
     """Trainings of each scenario's user model (a fresh clone; the user's epochs, batch size
     and optimizer; trial i at the user's learning rate times 3**(i % 3 - 1), seed i) done in
-    the time of one plain ``model.fit`` of it. No trace is reused from earlier work."""
+    the time of one plain ``model.fit`` of it. No trace is reused from earlier work. With
+    compiled training on, the same trials also run as stacked copies in one program
+    (:mod:`autofix.stacked_training`), where the model and optimizer allow it."""
     import numpy as np
 
     from autofix import compiled_training
+    from autofix.stacked_training import StackedProgram, fit_stacked, stackable
     from autofix._tf import keras
     from autofix.bench import split_problem
     from autofix.diagnosis import original_targets
@@ -262,23 +266,37 @@ def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = T
             start = model.get_weights()
             compiled_training.clear_cache()
             times = []
+            rates = [problem.setup.learning_rate * 3.0 ** (i % 3 - 1) for i in range(trials)]
             for i in range(trials):
                 model.set_weights(start)
-                setup = problem.setup.replace(learning_rate=problem.setup.learning_rate * 3.0 ** (i % 3 - 1))
                 began = time.monotonic()
-                fit(model, setup, problem.x, targets, seed=i, reject_stuck=False)
+                fit(model, problem.setup.replace(learning_rate=rates[i]), problem.x, targets,
+                    seed=i, reject_stuck=False)
                 times.append(time.monotonic() - began)
             plain = round(case.train_seconds, 3)
+            stacked = None
+            if compiled and stackable(model, problem.setup) is None:
+                copies = [k.models.clone_model(model) for _ in range(trials)]
+                for copy in copies:
+                    copy.set_weights(start)
+                x32, y32 = problem.x.astype("float32"), np.asarray(targets, "float32")
+                began = time.monotonic()
+                fit_stacked(StackedProgram(model, problem.setup, x32, y32, trials), copies,
+                            problem.setup, x32, y32, seeds=list(range(trials)), rates=rates)
+                stacked = round(time.monotonic() - began, 3)
             row = {"scenario": name, "compiled": compiled, "epochs": int(problem.setup.epochs),
                    "trials": trials, "total_seconds": round(sum(times), 3),
                    "plain_fit_seconds": round(plain, 3), "first_seconds": round(times[0], 3),
                    "later_seconds": round(float(np.median(times[1:])), 3),
                    "per_plain_fit": round(trials * plain / round(sum(times), 3), 2),
-                   "later_per_plain_fit": round(plain / float(np.median(times[1:])), 2)}
+                   "later_per_plain_fit": round(plain / float(np.median(times[1:])), 2),
+                   "stacked_seconds": stacked,
+                   "stacked_per_plain_fit": (round(trials * plain / stacked, 2) if stacked
+                                             else None)}
             out.append(row)
             print(f"  {name}: {row['per_plain_fit']} trainings per plain fit "
-                  f"(first {times[0]:.2f}s, later {row['later_seconds']:.2f}s, plain {plain:.2f}s)",
-                  flush=True)
+                  f"(first {times[0]:.2f}s, later {row['later_seconds']:.2f}s, plain {plain:.2f}s; "
+                  f"stacked: {row['stacked_per_plain_fit']})", flush=True)
     finally:
         SETTINGS.compiled = saved
     return out
@@ -494,15 +512,20 @@ def markdown(results: dict, command: str) -> str:
                   "in turn, seed i for trial i, as a search's trials; no trace "
                   "reused from earlier work) completed in the time of one plain `model.fit` of it. "
                   "`first`: the first training (it pays for the trace); `later`: the median of "
-                  "the others. Off: Keras' fit on a cached pipeline (the path before compiled "
-                  "training).", "",
+                  "the others. Stacked: the same trials as stacked copies in one program, its "
+                  "trace included (the repair's own searches do not train this way yet). Off: "
+                  "Keras' fit on a cached pipeline (the path before compiled training).", "",
                   "| scenario | epochs | plain fit s | first s | later s | per plain fit "
-                  "| later per plain fit | off: per plain fit |", "|---|---|---|---|---|---|---|---|"]
+                  "| later per plain fit | stacked s | stacked per plain fit "
+                  "| off: per plain fit |", "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows_on:
             off = rows_off.get(r["scenario"], {})
             lines.append(f"| {r['scenario']} | {r['epochs']} | {r['plain_fit_seconds']} | "
                          f"{r['first_seconds']} | {r['later_seconds']} | {r['per_plain_fit']} | "
-                         f"{r['later_per_plain_fit']} | {off.get('per_plain_fit', '-')} |")
+                         f"{r['later_per_plain_fit']} | {r.get('stacked_seconds') or '-'} | "
+                         f"{r.get('stacked_per_plain_fit') or '-'} | "
+                         f"{off.get('per_plain_fit', '-')} |")
+        stacked_rows = [r for r in rows_on if r.get("stacked_per_plain_fit")]
         if rows_on:
             lines += ["", f"Median over {len(rows_on)} scenarios: "
                       f"{statistics.median(r['per_plain_fit'] for r in rows_on):.1f} trainings per "
@@ -510,7 +533,10 @@ def markdown(results: dict, command: str) -> str:
                       f"{statistics.median(r['later_per_plain_fit'] for r in rows_on):.1f})"
                       + (f"; with compiled training off, on {len(rows_off)} scenarios: "
                          f"{statistics.median(r['per_plain_fit'] for r in rows_off.values()):.1f}"
-                         if rows_off else "") + "."]
+                         if rows_off else "")
+                      + (f"; stacked, on {len(stacked_rows)} scenarios: "
+                         f"{statistics.median(r['stacked_per_plain_fit'] for r in stacked_rows):.1f}"
+                         if stacked_rows else "") + "."]
     if results.get("end_to_end"):
         e2e = results["end_to_end"]
         lines += ["", "## End to end, whole processes", "",

@@ -52,6 +52,8 @@ def test_quick_benchmark_measures_candidate_throughput(quick):
         assert r["first_seconds"] > 0 and r["later_seconds"] > 0
         assert r["total_seconds"] >= r["first_seconds"] + r["later_seconds"] - 1e-3
         assert r["per_plain_fit"] == round(3 * r["plain_fit_seconds"] / r["total_seconds"], 2)
+        # the quick scenarios' models and optimizers stack
+        assert r["stacked_per_plain_fit"] == round(3 * r["plain_fit_seconds"] / r["stacked_seconds"], 2)
     assert "## Candidate throughput" in text and "trainings per plain fit" in text
 
 

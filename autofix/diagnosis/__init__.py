@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._tf import keras
+from .._tf import set_seed
 from ..findings import DATA_PROBLEMS, Finding, codes
 from ..judge import Judgement, judge, predicted_labels
 from ..problem import Problem
@@ -129,8 +129,7 @@ def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
 
 def reproduce(problem: Problem, rows: int = PROBE_ROWS) -> Rerun:
     """Train a fresh clone of the user's model with the user's setup; judge it."""
-    k = keras()
-    k.utils.set_random_seed(problem.seed)
+    set_seed(problem.seed)
     model = clone_keeping_frozen(problem.model)
     x, y = problem.x[:rows], problem.y[:rows]
     log = fit(model, problem.setup, x, original_targets(problem, y), seed=problem.seed,

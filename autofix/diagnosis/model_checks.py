@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tf import keras, tf
+from .._tf import keras, set_seed, tf
 from ..findings import Finding
 from ..modelio import activation_name, kernel_layers
 from ..setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units
@@ -342,7 +342,7 @@ def vanishing_gradients(model, setup, x: np.ndarray, y_encoded: np.ndarray, seed
     if len(layers) < 3:
         return []
     k, t = keras(), tf()
-    k.utils.set_random_seed(seed)
+    set_seed(seed)
     try:
         fresh = k.models.clone_model(model)
         xb = t.constant(x[:256])
