@@ -345,9 +345,34 @@ def main() -> None:  # pragma: no cover - console entry point (see autofix/__mai
     a second, insistent one that lands outside them."""
     try:
         app()
+        code = 0
     except KeyboardInterrupt:
         print("autofix: interrupted", file=sys.stderr)
-        sys.exit(130)
+        code = 130
+    except SystemExit as done:
+        code = done.code
+    _leave(code)
+
+
+def _leave(code) -> None:
+    """End the process with ``code``, without Python's teardown once TensorFlow is loaded.
+
+    Every output is written and closed by then (atomic writes, temporary folders removed by
+    their ``with`` blocks). The teardown of TensorFlow's modules took 0.9 s of a 6.9 s
+    ``autofix repair`` here, and a signal that landed during it killed the process by the
+    signal's default action (exit -2, not 130): the handlers are gone by then."""
+    if isinstance(code, str):  # sys.exit("message")
+        print(code, file=sys.stderr)
+        code = 1
+    code = 0 if code is None else int(code)
+    if "tensorflow" not in sys.modules:
+        sys.exit(code)
+    import logging
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m autofix.cli

@@ -40,8 +40,9 @@ INTERRUPTS = [(None, 1.0, signal.SIGINT), ("diagnosed", 0.0, signal.SIGTERM),
 def test_an_interrupt_always_ends_the_same_way(saved, tmp_path):
     """Say "interrupted", write only a proven model, exit 130: every time, wherever the
     signal lands."""
-    # enough rows that a candidate trains for seconds: the signals land while it trains
-    folder, c = saved("noise_labels", rows=4000)
+    # enough rows that the candidate trains for seconds (2.2 s here): the signals land while
+    # it trains (on noise labels the candidate is stopped as stuck within 0.4 s)
+    folder, c = saved("unnormalized_inputs", rows=4000)
     for i, (marker, wait, sig) in enumerate(INTERRUPTS):
         out = tmp_path / f"run{i}"
         tmpdir = out / "tmp"
