@@ -15,9 +15,10 @@ trained weights back out. The learning-rate range test is the same program with 
 per step. :func:`program_for` keeps the last few programs by architecture key, so the
 keras-tuner trials, the range test and the candidate of one architecture trace once.
 
-XLA is not used: measured here (2 CPU cores, a 2x32 MLP, 1000 rows, 50 epochs), an XLA
-step inside the loop runs at 0.37 s against 0.27 s without it and costs 2.0 s to compile
-instead of 0.8 s, and XLA cannot compile the whole loop with a short last batch.
+XLA compiles each step (forward, gradient and update; the loop around it stays TensorFlow's:
+XLA cannot compile a loop whose last batch is shorter) for models with a recurrent layer
+only: :func:`wants_xla`, from ``python -m benchmarks.xla_choice``. The choice depends on the
+model alone, never on a timing, so that a seed gives the same weights on every machine.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ def architecture_key(model, setup, x: np.ndarray, y: np.ndarray) -> str:
                        str(y.dtype)], default=repr)
 
 
+def wants_xla(model) -> bool:
+    """Whether XLA-compiled steps train ``model`` faster: when it has a recurrent layer.
+
+    Measured here (2 CPU cores, 1000 rows, batch 32, 5 epochs; ``benchmarks/xla_choice.py``),
+    a run with XLA against one without, once compiled: LSTM, GRU and SimpleRNN models
+    2.2-4.6x as fast (with dropout too, and under a Conv1D); MLPs of 2x32 to 2x128 units 0.6-0.7x,
+    2x256 1.5x but 0.27x with a Dropout layer, 8x64 sigmoid 1.0x; small Conv1D/Conv2D models
+    0.85-1.3x. Compiling costs 1-2.5 s more, paid once per program."""
+    k = keras()
+    recurrent = (k.layers.RNN, k.layers.Bidirectional)
+    return any(isinstance(layer, recurrent) for layer in _layers(model))
+
+
 def program_for(model, setup, x: np.ndarray, y: np.ndarray) -> "Program":
     """The compiled program for ``model``'s architecture and ``setup`` (one from the cache
     when an equal architecture was trained before)."""
@@ -118,9 +132,19 @@ class Program:
         x_spec = t.TensorSpec((None, *x.shape[1:]), x.dtype)
         y_spec = t.TensorSpec((None, *y.shape[1:]), y.dtype)
         scalar = t.TensorSpec((), "int32")
-        self._loop = t.function(self._train, autograph=False, input_signature=[
-            x_spec, y_spec, t.TensorSpec((None,), "float32"), x_spec, y_spec,
-            scalar, scalar, scalar, scalar, t.TensorSpec((None,), "float32"), scalar, scalar])
+        self._signature = [x_spec, y_spec, t.TensorSpec((None,), "float32"), x_spec, y_spec,
+                           scalar, scalar, scalar, scalar, t.TensorSpec((None,), "float32"),
+                           scalar, scalar]
+        self._loops = {False: t.function(self._train, autograph=False,
+                                         input_signature=self._signature)}
+        #: whether the steps are compiled by XLA (off again if XLA cannot compile them)
+        self.xla = wants_xla(self.model)
+
+    def _loop_for(self, xla: bool):
+        if xla not in self._loops:
+            self._loops[xla] = tf().function(lambda *args: self._train(*args, xla=True),
+                                             autograph=False, input_signature=self._signature)
+        return self._loops[xla]
 
     def fits(self, model) -> bool:
         """Whether ``model``'s variables line up with this program's (same shapes, order)."""
@@ -177,16 +201,24 @@ class Program:
         once the held-out loss has not improved for that many epochs. ``max_steps`` > 0
         stops after that many steps. Returns (epoch losses, step losses, stop code)."""
         t = tf()
-        losses, steps, stop = self._loop(
-            x, y, w, held_x, held_y, t.constant(seed, "int32"), t.constant(first_epoch, "int32"),
-            t.constant(epochs, "int32"), t.constant(batch_size, "int32"),
-            t.constant(np.asarray(rates, dtype="float32").reshape(-1)),
-            t.constant(max_steps, "int32"), t.constant(patience, "int32"))
+        args = (x, y, w, held_x, held_y, t.constant(seed, "int32"),
+                t.constant(first_epoch, "int32"), t.constant(epochs, "int32"),
+                t.constant(batch_size, "int32"),
+                t.constant(np.asarray(rates, dtype="float32").reshape(-1)),
+                t.constant(max_steps, "int32"), t.constant(patience, "int32"))
+        try:
+            losses, steps, stop = self._loop_for(self.xla)(*args)
+        except Exception:  # noqa: BLE001 - XLA cannot compile this model's step
+            if not self.xla:
+                raise
+            # it failed compiling, before any weight moved: the plain program goes on
+            self.xla = False
+            losses, steps, stop = self._loop_for(False)(*args)
         self._finalize()  # the trace left graph tensors in the adapted layers
         return losses.numpy(), steps.numpy(), int(stop)
 
     def _train(self, x, y, w, held_x, held_y, seed, first_epoch, epochs, batch_size, rates,
-               max_steps, patience):
+               max_steps, patience, xla: bool = False):
         """The loop, written with ``tf.while_loop``/``tf.cond`` and traced without autograph
         (Keras' own layers and optimizers need none): half the tracing time."""
         t = tf()
@@ -196,15 +228,21 @@ class Program:
         steps = (rows + batch_size - 1) // batch_size
         last_rate = t.shape(rates)[0] - 1
 
-        def step(i, order, total, step_losses):
-            take = order[i * batch_size:t.minimum((i + 1) * batch_size, rows)]
-            optimizer.learning_rate.assign(rates[t.minimum(self._step.read_value(), last_rate)])
+        def update(xb, yb, wb):
             with t.GradientTape() as tape:
-                pred = model(t.gather(x, take), training=True)
-                loss = self.loss_fn(t.gather(y, take), pred, sample_weight=t.gather(w, take))
+                loss = self.loss_fn(yb, model(xb, training=True), sample_weight=wb)
                 if model.losses:
                     loss = loss + t.add_n(model.losses)
             optimizer.apply(tape.gradient(loss, weights), weights)
+            return loss
+
+        if xla:  # one XLA program per batch shape (the last batch may be shorter)
+            update = t.function(update, jit_compile=True, autograph=False)
+
+        def step(i, order, total, step_losses):
+            take = order[i * batch_size:t.minimum((i + 1) * batch_size, rows)]
+            optimizer.learning_rate.assign(rates[t.minimum(self._step.read_value(), last_rate)])
+            loss = update(t.gather(x, take), t.gather(y, take), t.gather(w, take))
             with t.control_dependencies([self._step.assign_add(1)]):
                 size = t.cast(t.shape(take)[0], "float32")
                 return i + 1, order, total + loss * size, step_losses.write(step_losses.size(), loss)
@@ -333,6 +371,7 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
         if log.stopped == "levelled":
             log.stop("levelled", done)
     program.store(model)
+    log.engine = "compiled-xla" if program.xla else "compiled"
     log.seconds = time.monotonic() - start
     return log
 

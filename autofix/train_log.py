@@ -29,8 +29,9 @@ class TrainLog:
     initial_loss: float | None = None  # loss on a probe batch before the first step
 
     passes_per_epoch: int = 1  # passes over the data in one Keras epoch (see fit)
-    #: how it trained: "compiled" (one program per run), "lean" (Keras fit on a cached
-    #: tf.data pipeline) or "keras" (a plain Keras fit on arrays)
+    #: how it trained: "compiled" (one program per run), "compiled-xla" (the same, its
+    #: steps compiled by XLA), "stacked" (copies of one architecture in one program), "lean"
+    #: (Keras fit on a cached tf.data pipeline) or "keras" (a plain Keras fit on arrays)
     engine: str = "keras"
 
     @property

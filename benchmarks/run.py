@@ -21,7 +21,9 @@
    plain ``model.fit``, per scenario, compiled training on (and off, on a few scenarios),
    one after the other and as stacked copies in one program;
 9. end to end, whole processes: ``autofix repair`` vs ``python train.py`` (import, load,
-   one plain fit of the same model with the user's epochs and batch size).
+   one plain fit of the same model with the user's epochs and batch size);
+10. XLA-compiled steps against plain ones per kind and size of model, beside the choice
+   autofix makes (``benchmarks/xla_choice.py``).
 """
 
 from __future__ import annotations
@@ -537,6 +539,20 @@ def markdown(results: dict, command: str) -> str:
                       + (f"; stacked, on {len(stacked_rows)} scenarios: "
                          f"{statistics.median(r['stacked_per_plain_fit'] for r in stacked_rows):.1f}"
                          if stacked_rows else "") + "."]
+    if results.get("xla"):
+        from benchmarks.xla_choice import (BATCH, CANDIDATE_EPOCHS, EPOCHS, ROWS,
+                                           markdown as xla_markdown)
+
+        rows = results["xla"]
+        agree = sum(r["xla_pays"] == r["autofix_uses_xla"] for r in rows)
+        lines += ["", "## XLA per kind of model", "",
+                  f"Each step compiled by XLA or not, in autofix's loop ({ROWS} rows, batch "
+                  f"{BATCH}, {EPOCHS} epochs): `first` is the first call (trace, and XLA's "
+                  "compiling), `run` a second call. autofix compiles the steps of models with "
+                  "a recurrent layer by XLA (a choice fixed by the model, so that a seed gives "
+                  "the same weights on every run).", "", *xla_markdown(rows), "",
+                  f"autofix's choice matches the faster way to train a candidate of "
+                  f"{CANDIDATE_EPOCHS} epochs for {agree} of {len(rows)} models."]
     if results.get("end_to_end"):
         e2e = results["end_to_end"]
         lines += ["", "## End to end, whole processes", "",
@@ -597,6 +613,10 @@ def main(argv=None) -> int:
         print("end to end", flush=True)
         results["end_to_end"] = end_to_end()
         results["imports"] = import_costs()
+        print("xla", flush=True)
+        from benchmarks.xla_choice import measure
+
+        results["xla"] = measure()
         print("monitor", flush=True)
         results["monitor"] = monitor_overhead()
         print("distributed", flush=True)
