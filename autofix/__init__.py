@@ -43,5 +43,23 @@ def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", 
                    task=task, strategies=strategies, **kwargs)
 
 
-__all__ = ["__version__", "diagnose", "repair", "Finding", "RepairResult", "CODES",
-           "InputError", "AttemptFailed", "AutofixError"]
+def read_table(path, target, features=None):
+    """A CSV/TSV or Parquet table's ``target`` column and features as training arrays:
+    ``table.x``, ``table.y`` (text labels become class ids, ``table.classes`` in their order),
+    ``table.features``, ``table.notes`` (see :func:`autofix.tables.read_table`)."""
+    from .tables import read_table as _read_table
+
+    return _read_table(path, target, features)
+
+
+def watch(**kwargs):
+    """``with autofix.watch(): model.fit(x, y, ...)``: each fit on arrays made inside is
+    checked when it returns, repaired (``repair=False``: diagnosed) when it failed to learn;
+    the fits and their results are in ``.fits`` (see :class:`autofix.watching.watch`)."""
+    from .watching import watch as _watch
+
+    return _watch(**kwargs)
+
+
+__all__ = ["__version__", "diagnose", "repair", "read_table", "watch", "Finding", "RepairResult",
+           "CODES", "InputError", "AttemptFailed", "AutofixError"]

@@ -24,7 +24,9 @@ app = typer.Typer(
 TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel")
 
 ModelArg = Annotated[Path, typer.Argument(help="Keras model (.keras or legacy .h5)", show_default=False)]
-DataArg = Annotated[Path, typer.Argument(help=".npz with x and y (optional x_val, y_val)", show_default=False)]
+DataArg = Annotated[Path, typer.Argument(help=".npz with x and y (optional x_val, y_val), or a CSV/Parquet table with --target", show_default=False)]
+TargetOpt = Annotated[Optional[str], typer.Option("--target", help="for a CSV/Parquet table: the column to predict")]
+FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="for a table: comma-separated feature columns [default: every other numeric column]")]
 TaskOpt = Annotated[str, typer.Option(help="auto|regression|binary|multiclass|multilabel")]
 EpochsOpt = Annotated[int, typer.Option(help="the original training length")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="the original batch size")]
@@ -58,13 +60,23 @@ def _about(data: Path):
         raise InputError(str(err), path=str(data)) from None
 
 
-def _load(model_path: Path, data_path: Path, unsafe: bool):
-    from .data import load_npz
+def _columns(features: str | None) -> list[str] | None:
+    if features is None:
+        return None
+    names = [name.strip() for name in features.split(",") if name.strip()]
+    if not names:
+        raise InputError("--features names no column; give comma-separated column names")
+    return names
+
+
+def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = None,
+          features: str | None = None):
+    from .data import load_data
     from .modelio import load_model
 
     _check_not_swapped(model_path, data_path)
-    data = load_npz(data_path)
-    notes: list[str] = []
+    data = load_data(data_path, target=target, features=_columns(features))
+    notes: list[str] = list(data.notes)
     model = load_model(model_path, unsafe=unsafe, notes=notes)
     for note in notes:
         typer.echo(f"autofix: note: {' '.join(note.split())}", err=True)
@@ -122,12 +134,14 @@ def diagnose(
     batch_size: BatchOpt = 32,
     seed: SeedOpt = 0,
     unsafe_load: UnsafeOpt = False,
+    target: TargetOpt = None,
+    features: FeaturesOpt = None,
 ):
     """Say what is wrong with MODEL trained on DATA, without changing anything."""
     with deferred_interrupts():
         try:
             _check_options(task, epochs, batch_size)
-            keras_model, dataset = _load(model, data, unsafe_load)
+            keras_model, dataset = _load(model, data, unsafe_load, target, features)
             interrupts.check()
             from .api import diagnosis_result
 
@@ -139,14 +153,9 @@ def diagnose(
             _fail(str(err))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
-    report = result.report()
-    diagnosis = result.diagnosis
-    # nothing was retrained, so nothing is repaired yet: the contract's status stays
-    # within its three values; "diagnosis" says whether the model is merely broken
-    report["status"] = "healthy" if diagnosis.healthy else "unrepairable"
-    report["diagnosis"] = ("healthy" if diagnosis.healthy else
-                           "data_problem" if diagnosis.data_problem else
-                           "underperforming" if diagnosis.works else "degenerate")
+    from .result import diagnosis_report
+
+    report = diagnosis_report(result)
     if as_json:
         from .result import report_json
 
@@ -183,6 +192,8 @@ def repair(
     as_json: Annotated[bool, typer.Option("--json", help="print only the report JSON on stdout")] = False,
     html: Annotated[Optional[Path], typer.Option("--html", help="write a self-contained HTML report here")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="shared folder for distributed runs (KERASTUNER_* variables)")] = None,
+    target: TargetOpt = None,
+    features: FeaturesOpt = None,
 ):
     """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the best proven one."""
     from .report import print_report, verdict_line
@@ -211,7 +222,7 @@ def repair(
                                  "folder every machine shares")
             if workdir is not None:
                 workdir.mkdir(parents=True, exist_ok=True)
-            keras_model, dataset = _load(model, data, unsafe_load)
+            keras_model, dataset = _load(model, data, unsafe_load, target, features)
             interrupts.check()
             from .api import repair as run_repair
             from .api import work
@@ -261,6 +272,75 @@ def repair(
         if result.status == "repaired":
             typer.echo(f"fixed model: {output}")
     raise typer.Exit(130 if interrupts.requested() else result.exit_code)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                               "allow_interspersed_args": False})
+def run(
+    ctx: typer.Context,
+    script: Annotated[Path, typer.Argument(help="your training script (its own arguments follow it)", show_default=False)],
+    repair_fits: Annotated[bool, typer.Option("--repair/--watch-only", help="repair a fit that needs it, or only report what is wrong")] = True,
+    out: Annotated[Optional[Path], typer.Option("--out", help="folder for the fixed models and reports [default: beside the script]")] = None,
+    budget: Annotated[Optional[float], typer.Option(help="seconds each repair may search")] = None,
+    seed: SeedOpt = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only one line per fit")] = False,
+):
+    """Run SCRIPT as `python SCRIPT ARGS...` would, checking each model.fit it makes.
+
+    A fit whose model failed to learn is repaired on that fit's data, epochs and batch size
+    (--watch-only: diagnosed); the fixed model and the report are written beside the script
+    as SCRIPT.fitN.fixed.keras and SCRIPT.fitN.report.json. The script is not changed.
+    Exit code: 0 every checked fit is healthy or repaired, 1 one is not (or the script
+    failed), 2 bad input, 130 interrupted."""
+    import runpy
+    import traceback
+
+    if budget is not None and budget <= 0:
+        _fail(f"--budget must be a positive number of seconds, got {budget}")
+    if not script.is_file():
+        _fail(f"{script}: {'is a directory' if script.is_dir() else 'no such file'}, "
+              "expected a Python training script")
+    folder = out if out is not None else script.resolve().parent
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--out {folder} is not a folder")
+    from .watching import watch
+
+    console = Console(stderr=True)
+    progress = Progress(console, enabled=not quiet)
+
+    def heard(fit):
+        console.print(f"autofix: {fit.line()}", highlight=False, soft_wrap=True)
+
+    failed = interrupted = False
+    saved_argv, saved_path = list(sys.argv), list(sys.path)
+    sys.argv = [str(script), *ctx.args]
+    sys.path.insert(0, str(script.resolve().parent))
+    try:
+        with interrupts.python_signals(), watch(repair=repair_fits, output_dir=folder,
+                                                prefix=script.stem, budget=budget, seed=seed,
+                                                progress=progress, on_fit=heard) as watcher:
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+            except SystemExit as done:
+                failed = done.code not in (None, 0)
+            except KeyboardInterrupt:
+                interrupted = True
+            except Exception:  # noqa: BLE001 - the script's own error, shown as Python would
+                traceback.print_exc()
+                failed = True
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    checked = [fit for fit in watcher.fits if fit.status != "skipped"]
+    if not watcher.fits:
+        typer.echo(f"autofix: {script} made no model.fit call; nothing to check", err=True)
+    elif not quiet:
+        healthy = sum(fit.status == "healthy" for fit in checked)
+        typer.echo(f"autofix: {len(watcher.fits)} fit(s) seen, {len(checked)} checked, "
+                   f"{healthy} healthy", err=True)
+    if interrupted:
+        _fail("interrupted", 130)
+    bad = [fit for fit in checked if fit.status not in ("healthy", "repaired")]
+    raise typer.Exit(1 if failed or bad else 0)
 
 
 @app.command("strategies")

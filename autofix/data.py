@@ -1,9 +1,10 @@
-"""Load and validate training data: ``.npz`` files (never unpickled) and NumPy arrays."""
+"""Load and validate training data: ``.npz`` files (never unpickled), CSV/Parquet tables
+(:mod:`autofix.tables`) and NumPy arrays."""
 
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ class Dataset:
     y: np.ndarray
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    notes: list = field(default_factory=list)  # what reading it decided (a table's columns)
 
     @property
     def validation_data(self):
@@ -141,7 +143,7 @@ def _looks_like_text(head: bytes) -> bool:
 def not_npz_message(kind: str) -> str:
     """The message for a DATA file that is not an .npz archive (its kind from file_kind)."""
     what = KIND_WORDS.get(kind, "not a file autofix can read")
-    return f"is {what}, not an .npz archive; {NPZ_HINT}"
+    return f"is {what}, not an .npz archive; {NPZ_HINT} (or a CSV/Parquet table with --target)"
 
 
 def load_npz(path: str | Path) -> Dataset:
@@ -187,6 +189,36 @@ def load_npz(path: str | Path) -> Dataset:
         x_val, y_val = validate_xy(x_val, y_val, source=path, names=("x_val", "y_val"))
         _same_columns(x, y, x_val, y_val, path)
     return Dataset(x, y, x_val, y_val)
+
+
+TABLE_KINDS = {"csv", "parquet"}
+
+
+def load_data(path: str | Path, *, target: str | None = None, features=None) -> Dataset:
+    """The training rows in ``path``: an ``.npz`` archive (:func:`load_npz`), or a CSV/TSV or
+    Parquet table whose ``target`` column is predicted from its ``features`` (default: every
+    other numeric column)."""
+    existing_file(path, "an .npz archive, or a CSV/Parquet table with --target")
+    kind = file_kind(path)
+    if kind in TABLE_KINDS:
+        from .tables import read_frame, table_arrays
+
+        frame = read_frame(path, kind)
+        if target is None:
+            raise InputError(f"is a table ({'Parquet' if kind == 'parquet' else 'CSV'}); name "
+                             "the column to predict with --target (its columns: "
+                             f"{', '.join(map(str, list(frame.columns)[:12]))}"
+                             f"{' ...' if len(frame.columns) > 12 else ''})", path=str(path))
+        table = table_arrays(frame, target, features, source=str(path))
+        x, y = validate_xy(table.x, table.y, source=str(path))
+        notes = [*table.notes, f"read {len(x)} rows: {target!r} from "
+                 f"{len(table.features)} feature column(s)"]
+        return Dataset(x, y, notes=notes)
+    if target is not None or features:
+        what = "--target" if target is not None else "--features"
+        raise InputError(f"{what} names a column of a CSV or Parquet table, but this file "
+                         f"is {KIND_WORDS.get(kind, 'not a table')}", path=str(path))
+    return load_npz(path)
 
 
 def _short(err: BaseException) -> str:

@@ -77,3 +77,38 @@ def deferred_interrupts():
             for s, handler in _STATE.previous.items():
                 signal.signal(s, handler)
             _STATE.previous = {}
+
+
+@contextmanager
+def deferred_here():
+    """Signals deferred within this block whatever handles them outside it: autofix's own
+    work inside a user's script (``autofix run``), whose signals are Python's own. A signal
+    sets :func:`requested`; the handlers from before come back after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _STATE.requested = False
+    previous = {s: signal.signal(s, _STATE.handle) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextmanager
+def python_signals():
+    """Python's own signal handling within this block: a user's script run by ``autofix
+    run`` gets ``KeyboardInterrupt`` on Ctrl-C where it is, and SIGTERM ends it, as under
+    ``python script.py``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

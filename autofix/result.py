@@ -15,6 +15,20 @@ def report_json(report: dict) -> str:
     return json.dumps(report, indent=2, allow_nan=False)
 
 
+def diagnosis_report(result: "RepairResult") -> dict:
+    """The report of a diagnosis alone (nothing retrained): ``status`` stays within the
+    report's three values (``healthy``, or ``unrepairable`` since nothing is repaired yet)
+    and ``diagnosis`` says what the model is: ``healthy``, ``data_problem``,
+    ``underperforming`` or ``degenerate``."""
+    report = result.report()
+    diagnosis = result.diagnosis
+    report["status"] = "healthy" if diagnosis.healthy else "unrepairable"
+    report["diagnosis"] = ("healthy" if diagnosis.healthy else
+                           "data_problem" if diagnosis.data_problem else
+                           "underperforming" if diagnosis.works else "degenerate")
+    return report
+
+
 @dataclass
 class RepairResult:
     status: str  # repaired | healthy | unrepairable

@@ -253,7 +253,7 @@ def _write_data(kind, tmp_path, folder):
 
 
 NOT_NPZ = {  # kind: words the message must hold
-    "csv": ["CSV/text file"], "tsv": ["CSV/text file"], "json": ["JSON/text file"],
+    "json": ["JSON/text file"],
     "npy": ["single NumPy array (.npy)"], "npy_objects": ["single NumPy array (.npy)"],
     "pickle": ["Python pickle", "never loads"], "pickle_named_npz": ["Python pickle"],
     "keras": ["Keras model archive"], "h5": ["Keras .h5 model"],
@@ -270,6 +270,13 @@ def test_data_that_is_not_an_npz_says_what_it_is(kind, folder, tmp_path):
     assert "not an .npz archive" in line and 'np.savez("data.npz", x=X, y=y)' in line
     assert "need pickle" not in line
     assert "swap" not in line
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv"])
+def test_a_table_without_target_asks_for_the_column_to_predict(kind, folder, tmp_path):
+    model, data = folder / "model.keras", _write_data(kind, tmp_path, folder)
+    line = _one_error(["repair", model, data], [model, data], data)
+    assert "is a table (CSV); name the column to predict with --target (its columns:" in line
 
 
 def test_npz_with_object_arrays_still_needs_pickle(folder, tmp_path):

@@ -1,0 +1,203 @@
+"""Watch a user's own training: ``autofix run train.py`` and ``with autofix.watch(): ...``.
+
+While a :class:`watch` is open, Keras' ``Model.fit`` trains exactly as the user wrote it,
+with a silent :class:`~autofix.callbacks.DegenerationMonitor` added to its callbacks. When
+a fit on arrays returns, autofix checks that model on that data, with that fit's epochs and
+batch size: it repairs it (writing the fixed model and the report, named after the fit) or,
+watch-only, diagnoses it (writing the report when something is wrong). A healthy fit
+writes nothing. Fits autofix cannot check yet (a ``tf.data`` pipeline, a generator, a model
+with several inputs) are passed through untouched and named in :attr:`watch.fits`.
+
+The user's model and data are never changed, and the user's code goes on after each fit
+as it would have. A failure inside autofix is recorded, never raised into their code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import interrupts
+from ._tf import keras
+from .errors import InputError
+
+MONITOR_ROWS = 256
+
+
+@dataclass
+class WatchedFit:
+    """One ``Model.fit`` call seen by a :class:`watch`."""
+
+    number: int
+    model_name: str
+    epochs: int
+    batch_size: int
+    rows: int = 0
+    skipped: str | None = None  # why autofix did not check it
+    result: object = None  # the RepairResult (a diagnosis alone, watch-only)
+    report: dict | None = None  # its report, as written
+    monitor: list = field(default_factory=list)  # what the monitor saw during the user's fit
+    written: list = field(default_factory=list)  # files written for it
+
+    @property
+    def status(self) -> str:
+        """``skipped``, or the report's status: ``healthy``, ``repaired``, ``unrepairable``
+        (watch-only: every model that is not healthy, its ``diagnosis`` says what it is)."""
+        return "skipped" if self.report is None else self.report["status"]
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        head = f"fit #{self.number} ({self.model_name}, {self.rows} rows, {self.epochs} epochs)"
+        if self.report is None:
+            return f"{head}: not checked: {self.skipped}"
+        if "diagnosis" in self.report:  # watch-only
+            codes = ", ".join(f["code"] for f in self.report["findings"]
+                              if f["severity"] == "error") or "none"
+            text = f"{head}: {self.report['diagnosis']} (errors: {codes})"
+        else:
+            from .report import verdict_line
+
+            text = f"{head}: {verdict_line(self.report)}"
+        return text + "".join(f"; wrote {path}" for path in self.written)
+
+
+def _several(value) -> bool:
+    """Whether ``value`` is a dict or list of arrays (a model's several inputs or outputs),
+    not one array written as nested lists."""
+    return isinstance(value, dict) or (isinstance(value, (list, tuple)) and len(value) > 0
+                                       and all(hasattr(part, "shape") for part in value))
+
+
+def _arrays(x, y):
+    """(x, y) as NumPy arrays, or a reason why this fit's data cannot be checked."""
+    if y is None:
+        return None, (f"its data is a {type(x).__name__} (a dataset or generator); autofix "
+                      "checks fits on arrays: pass x and y as NumPy arrays")
+    if _several(x) or _several(y):
+        return None, "the model takes several inputs or outputs; autofix checks one of each"
+    try:
+        return (np.asarray(x), np.asarray(y)), None
+    except Exception as err:  # noqa: BLE001 - an input NumPy cannot hold
+        return None, f"its data cannot be read as arrays ({type(err).__name__})"
+
+
+class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
+    """Check every ``Model.fit`` on arrays made inside the ``with`` block.
+
+    Args:
+        repair: repair a fit that needs it (default), or only diagnose it.
+        output_dir: where files are written (default: the current folder).
+        prefix: the start of their names: ``{prefix}.fit{n}.fixed.keras``,
+            ``{prefix}.fit{n}.report.json``.
+        budget, seed: as for :func:`autofix.repair`.
+        progress: a callable hearing the repair's events (see :func:`autofix.repair`).
+        on_fit: called with each :class:`WatchedFit` once it has been checked.
+    """
+
+    def __init__(self, *, repair: bool = True, output_dir=None, prefix: str = "autofix",
+                 budget: float | None = None, seed: int = 0, progress=None, on_fit=None):
+        self.repair, self.budget, self.seed = repair, budget, seed
+        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.prefix, self.progress, self.on_fit = prefix, progress, on_fit
+        self.fits: list[WatchedFit] = []
+        self._original = None
+        self._busy = False
+
+    # -- the patch -----------------------------------------------------------------------
+    def __enter__(self) -> "watch":
+        model_class = keras().Model
+        self._original = model_class.fit
+        signature = inspect.signature(self._original)
+        original, this = self._original, self
+
+        def fit(model, *args, **kwargs):
+            if this._busy:  # autofix's own training, inside a check
+                return original(model, *args, **kwargs)
+            return this._watched_fit(original, signature, model, args, kwargs)
+
+        fit.__doc__ = original.__doc__
+        fit.__wrapped__ = original
+        model_class.fit = fit
+        return self
+
+    def __exit__(self, *exc) -> None:
+        keras().Model.fit = self._original
+
+    # -- one fit -------------------------------------------------------------------------
+    def _watched_fit(self, original, signature, model, args, kwargs):
+        from .callbacks import DegenerationMonitor
+
+        bound = signature.bind(model, *args, **kwargs)
+        bound.apply_defaults()
+        given = bound.arguments
+        record = WatchedFit(number=len(self.fits) + 1, model_name=getattr(model, "name", "model"),
+                            epochs=int(given.get("epochs") or 1),
+                            batch_size=int(given.get("batch_size") or 32))
+        self.fits.append(record)
+        arrays, record.skipped = _arrays(given.get("x"), given.get("y"))
+        monitor = None
+        if arrays is not None:
+            record.rows = len(arrays[0])
+            monitor = DegenerationMonitor(arrays[0][:MONITOR_ROWS], verbose=False)
+            given["callbacks"] = [*(given.get("callbacks") or []), monitor]
+        history = original(*bound.args, **bound.kwargs)
+        if monitor is not None:
+            record.monitor = list(monitor.findings)
+            self._check(record, model, arrays, given.get("validation_data"))
+        if self.on_fit is not None:
+            self.on_fit(record)
+        if interrupts.requested():  # Ctrl-C during the check: the user's script stops too
+            raise KeyboardInterrupt
+        return history
+
+    def _check(self, record: WatchedFit, model, arrays, validation) -> None:
+        from .api import diagnosis_result
+        from .api import repair as repair_model
+        from .result import diagnosis_report
+
+        x, y = arrays
+        if not (isinstance(validation, (tuple, list)) and len(validation) >= 2):
+            validation = None  # a validation_split or a dataset: autofix holds out its own rows
+        else:
+            validation = (np.asarray(validation[0]), np.asarray(validation[1]))
+        self._busy = True
+        try:
+            with interrupts.deferred_here():
+                if self.repair:
+                    record.result = repair_model(
+                        model, x, y, validation_data=validation, budget=self.budget,
+                        seed=self.seed, epochs=record.epochs, batch_size=record.batch_size,
+                        progress=self.progress)
+                    record.report = record.result.report()
+                else:
+                    record.result = diagnosis_result(
+                        model, x, y, validation_data=validation, seed=self.seed,
+                        epochs=record.epochs, batch_size=record.batch_size)
+                    record.report = diagnosis_report(record.result)
+                self._write(record)
+        except InputError as err:
+            record.skipped = str(err)
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:  # noqa: BLE001 - autofix's failure, not the user's script's
+            record.skipped = f"autofix failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        finally:
+            self._busy = False
+
+    def _write(self, record: WatchedFit) -> None:
+        from .modelio import write_text_atomic
+        from .result import report_json
+
+        if record.status == "healthy":
+            return
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        stem = self.output_dir / f"{self.prefix}.fit{record.number}"
+        if record.status == "repaired":
+            record.written.append(record.result.save(stem.with_name(stem.name + ".fixed.keras")))
+            record.report = record.result.report()  # it names the fixed model's path now
+        report = stem.with_name(stem.name + ".report.json")
+        write_text_atomic(report_json(record.report), report)
+        record.written.append(report)
