@@ -305,6 +305,7 @@ def run(
         _fail(f"--out {folder} is not a folder")
     from .watching import watch
 
+    _FAST_EXIT["allowed"] = False  # the script's own files and atexit handlers need the teardown
     console = Console(stderr=True)
     progress = Progress(console, enabled=not quiet)
 
@@ -434,6 +435,11 @@ def main() -> None:  # pragma: no cover - console entry point (see autofix/__mai
     _leave(code)
 
 
+#: whether the process may end without Python's teardown (not after a user's own script ran
+#: in it: its unclosed files and ``atexit`` handlers need the teardown)
+_FAST_EXIT = {"allowed": True}
+
+
 def _leave(code) -> None:
     """End the process with ``code``, without Python's teardown once TensorFlow is loaded.
 
@@ -445,7 +451,7 @@ def _leave(code) -> None:
         print(code, file=sys.stderr)
         code = 1
     code = 0 if code is None else int(code)
-    if "tensorflow" not in sys.modules:
+    if "tensorflow" not in sys.modules or not _FAST_EXIT["allowed"]:
         sys.exit(code)
     import logging
 

@@ -18,7 +18,7 @@ keras-tuner trials, the range test and the candidate of one architecture trace o
 XLA compiles each step (forward, gradient and update; the loop around it stays TensorFlow's:
 XLA cannot compile a loop whose last batch is shorter) for models with a recurrent layer
 only: :func:`wants_xla`, from ``python -m benchmarks.xla_choice``. The choice depends on the
-model alone, never on a timing, so that a seed gives the same weights on every machine.
+model alone, never on a timing, so that a seed gives the same weights on every run.
 """
 
 from __future__ import annotations

@@ -143,7 +143,13 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
             record.rows = len(arrays[0])
             monitor = DegenerationMonitor(arrays[0][:MONITOR_ROWS], verbose=False)
             given["callbacks"] = [*(given.get("callbacks") or []), monitor]
-        history = original(*bound.args, **bound.kwargs)
+        try:
+            history = original(*bound.args, **bound.kwargs)
+        except BaseException as err:  # the user's fit failed: their error, raised as it was
+            record.skipped = f"the fit itself raised {type(err).__name__}"
+            if self.on_fit is not None:
+                self.on_fit(record)
+            raise
         if monitor is not None:
             record.monitor = list(monitor.findings)
             self._check(record, model, arrays, given.get("validation_data"))

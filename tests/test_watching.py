@@ -118,3 +118,27 @@ def test_watch_in_python_checks_arrays_and_passes_datasets_through(tmp_path):
     assert first.status == "healthy" and first.rows == 400 and first.epochs == 15
     assert second.status == "skipped" and "dataset or generator" in second.skipped
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fit_that_raises_is_the_scripts_own_error(tmp_path):
+    script = _script(tmp_path, broken=False).read_text().replace(
+        "model.fit(x, y,", "model.fit(x[:, :3], y,")  # the wrong number of features
+    (tmp_path / "train.py").write_text(script)
+    result = runner.invoke(app, ["run", str(tmp_path / "train.py")])
+    assert result.exit_code == 1
+    assert "fit #1 (sequential, 600 rows, 20 epochs): not checked: the fit itself raised" in result.stderr
+    assert "Traceback" in result.stderr  # the script's own error, as Python shows it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
+
+
+def test_a_scripts_unclosed_file_is_written_when_autofix_run_ends(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "logs.py"
+    script.write_text("log = open('out.txt', 'w')\nlog.write('all of it')\n")  # never closed
+    proc = subprocess.run([sys.executable, "-m", "autofix", "run", str(script)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "made no model.fit call" in proc.stderr
+    assert (tmp_path / "out.txt").read_text() == "all of it"
