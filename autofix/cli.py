@@ -60,27 +60,32 @@ def _about(data: Path):
         raise InputError(str(err), path=str(data)) from None
 
 
-def _columns(features: str | None) -> list[str] | None:
-    if features is None:
-        return None
-    names = [name.strip() for name in features.split(",") if name.strip()]
-    if not names:
-        raise InputError("--features names no column; give comma-separated column names")
-    return names
-
-
 def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = None,
           features: str | None = None):
     from .data import load_data
     from .modelio import load_model
 
     _check_not_swapped(model_path, data_path)
-    data = load_data(data_path, target=target, features=_columns(features))
-    notes: list[str] = list(data.notes)
+    data = load_data(data_path, target=target, features=features)
+    notes: list[str] = []
     model = load_model(model_path, unsafe=unsafe, notes=notes)
-    for note in notes:
+    if data.features is not None:
+        _check_table_fits(model, data, data_path)
+    for note in notes + data.notes:
         typer.echo(f"autofix: note: {' '.join(note.split())}", err=True)
     return model, data
+
+
+def _check_table_fits(model, data, data_path: Path) -> None:
+    """A table's features against the model's input width, named by column (before any
+    note is printed: bad input is one line)."""
+    wanted = tuple(getattr(model, "inputs", None) and model.inputs[0].shape[1:] or ())
+    if len(wanted) == 1 and wanted[0] is not None and wanted[0] != len(data.features):
+        from .tables import listed
+
+        raise InputError(f"the model takes {wanted[0]} feature(s) but the table gives "
+                         f"{len(data.features)} ({listed(data.features)}); name the model's "
+                         "with --features", path=str(data_path))
 
 
 DATA_SUFFIXES = (".npz", ".npy", ".csv", ".tsv", ".txt", ".json", ".pkl", ".pickle", ".parquet")
@@ -290,10 +295,9 @@ def run(
     A fit whose model failed to learn is repaired on that fit's data, epochs and batch size
     (--watch-only: diagnosed); the fixed model and the report are written beside the script
     as SCRIPT.fitN.fixed.keras and SCRIPT.fitN.report.json. The script is not changed.
-    Exit code: 0 every checked fit is healthy or repaired, 1 one is not (or the script
-    failed), 2 bad input, 130 interrupted."""
+    Exit code: the script's own when it exits with one, else 0 every checked fit is healthy
+    or repaired, 1 one is not (or the script raised), 2 bad input, 130 interrupted."""
     import runpy
-    import traceback
 
     if budget is not None and budget <= 0:
         _fail(f"--budget must be a positive number of seconds, got {budget}")
@@ -313,21 +317,26 @@ def run(
         console.print(f"autofix: {fit.line()}", highlight=False, soft_wrap=True)
 
     failed = interrupted = False
+    own_code = None
+    path = script.resolve()
     saved_argv, saved_path = list(sys.argv), list(sys.path)
     sys.argv = [str(script), *ctx.args]
-    sys.path.insert(0, str(script.resolve().parent))
+    sys.path.insert(0, str(path.parent))
     try:
         with interrupts.python_signals(), watch(repair=repair_fits, output_dir=folder,
                                                 prefix=script.stem, budget=budget, seed=seed,
                                                 progress=progress, on_fit=heard) as watcher:
             try:
-                runpy.run_path(str(script), run_name="__main__")
+                runpy.run_path(str(path), run_name="__main__")
             except SystemExit as done:
-                failed = done.code not in (None, 0)
+                if done.code not in (None, 0):
+                    own_code = done.code if isinstance(done.code, int) else 1
+                    if not isinstance(done.code, int):
+                        typer.echo(str(done.code), err=True)
             except KeyboardInterrupt:
                 interrupted = True
-            except Exception:  # noqa: BLE001 - the script's own error, shown as Python would
-                traceback.print_exc()
+            except Exception as err:  # noqa: BLE001 - the script's own error, shown as Python would
+                _print_from(err, path)
                 failed = True
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
@@ -335,13 +344,28 @@ def run(
     if not watcher.fits:
         typer.echo(f"autofix: {script} made no model.fit call; nothing to check", err=True)
     elif not quiet:
-        healthy = sum(fit.status == "healthy" for fit in checked)
-        typer.echo(f"autofix: {len(watcher.fits)} fit(s) seen, {len(checked)} checked, "
-                   f"{healthy} healthy", err=True)
+        counts = {status: sum(fit.status == status for fit in checked)
+                  for status in ("healthy", "repaired")}
+        typer.echo(f"autofix: {len(watcher.fits)} fit(s) seen, {len(checked)} checked: "
+                   f"{counts['healthy']} healthy, {counts['repaired']} repaired, "
+                   f"{len(checked) - sum(counts.values())} not", err=True)
     if interrupted:
         _fail("interrupted", 130)
+    if own_code is not None:
+        raise typer.Exit(own_code)
     bad = [fit for fit in checked if fit.status not in ("healthy", "repaired")]
     raise typer.Exit(1 if failed or bad else 0)
+
+
+def _print_from(err: BaseException, script: Path) -> None:
+    """The traceback of the script's own error as ``python script.py`` shows it: from the
+    script's first frame (autofix's and runpy's frames above it left out)."""
+    import traceback
+
+    tb = err.__traceback__
+    while tb is not None and Path(tb.tb_frame.f_code.co_filename) != script:
+        tb = tb.tb_next
+    traceback.print_exception(type(err), err, tb or err.__traceback__)
 
 
 @app.command("strategies")

@@ -29,6 +29,7 @@ class Dataset:
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     notes: list = field(default_factory=list)  # what reading it decided (a table's columns)
+    features: list | None = None  # a table's feature columns, in the order of x's columns
 
     @property
     def validation_data(self):
@@ -201,7 +202,7 @@ def load_data(path: str | Path, *, target: str | None = None, features=None) -> 
     existing_file(path, "an .npz archive, or a CSV/Parquet table with --target")
     kind = file_kind(path)
     if kind in TABLE_KINDS:
-        from .tables import read_frame, table_arrays
+        from .tables import feature_list, numbered, read_frame, table_arrays
 
         frame = read_frame(path, kind)
         if target is None:
@@ -209,11 +210,11 @@ def load_data(path: str | Path, *, target: str | None = None, features=None) -> 
                              "the column to predict with --target (its columns: "
                              f"{', '.join(map(str, list(frame.columns)[:12]))}"
                              f"{' ...' if len(frame.columns) > 12 else ''})", path=str(path))
-        table = table_arrays(frame, target, features, source=str(path))
+        table = table_arrays(frame, target, feature_list(features), source=str(path))
         x, y = validate_xy(table.x, table.y, source=str(path))
-        notes = [*table.notes, f"read {len(x)} rows: {target!r} from "
-                 f"{len(table.features)} feature column(s)"]
-        return Dataset(x, y, notes=notes)
+        notes = [*table.notes, f"read {len(x)} rows: {target!r} from {len(table.features)} "
+                 f"feature column(s); findings number them: feature {numbered(table.features)}"]
+        return Dataset(x, y, notes=notes, features=table.features)
     if target is not None or features:
         what = "--target" if target is not None else "--features"
         raise InputError(f"{what} names a column of a CSV or Parquet table, but this file "

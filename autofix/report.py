@@ -61,8 +61,9 @@ def verdict_line(report: dict) -> str:
         if report.get("interrupted") else ""
     if status == "repaired":
         fix = report["fix"]
+        before = "no finite predictions" if base["original"] is None else _num(base["original"])
         line = (f"{prefix}repaired with {' + '.join(fix['strategies'])}: {metric} "
-                f"{_num(base['original'])} -> {_num(fix['metric'])} (constant baseline "
+                f"{before} -> {_num(fix['metric'])} (constant baseline "
                 f"{_num(base['constant'])}")
         recovery = fix.get("recovery")
         if recovery is not None:

@@ -37,7 +37,7 @@ class Table:
     notes: list = field(default_factory=list)
 
 
-def _names(columns) -> str:
+def listed(columns) -> str:
     shown = ", ".join(str(c) for c in list(columns)[:SHOWN])
     more = len(columns) - SHOWN
     return shown + (f" and {more} more" if more > 0 else "")
@@ -119,25 +119,25 @@ def table_arrays(frame, target: str, features=None, *, source: str | None = None
     if not columns:
         raise InputError("is a table without columns", path=source)
     if target not in frame.columns:
-        raise InputError(f"has no column {target!r} to use as --target; its columns are "
-                         f"{_names(columns)}", path=source)
+        raise InputError(f"has no column {target!r} to use as the target (--target); its "
+                         f"columns are {listed(columns)}", path=source)
     if len(frame) == 0:
         raise InputError("is a table with a header but no rows", path=source)
     notes = []
     if features:
         missing = [f for f in features if f not in frame.columns]
         if missing:
-            raise InputError(f"has no column {missing[0]!r} named in --features; its columns "
-                             f"are {_names(columns)}", path=source)
+            raise InputError(f"has no column {missing[0]!r} named in the features (--features); "
+                             f"its columns are {listed(columns)}", path=source)
         if target in features:
-            raise InputError(f"--features names the target column {target!r}; a model that "
-                             "reads its target learns nothing", path=source)
+            raise InputError(f"the features (--features) name the target column {target!r}; "
+                             "a model that reads its target learns nothing", path=source)
         not_numbers = [f for f in features if not _is_number(frame[f])]
         if not_numbers:
             name = not_numbers[0]
             raise InputError(f"column {name!r} holds {_kind(frame[name])}, not numbers; "
                              "encode it first (e.g. one column per category with "
-                             "pandas.get_dummies) or leave it out of --features", path=source)
+                             "pandas.get_dummies) or leave it out of the features", path=source)
         chosen = list(features)
     else:
         others = [c for c in columns if c != target]
@@ -145,12 +145,12 @@ def table_arrays(frame, target: str, features=None, *, source: str | None = None
         skipped = [c for c in others if c not in chosen]
         if not chosen:
             raise InputError(f"has no numeric column besides the target {target!r} "
-                             f"({_names(skipped)} hold text or categories); encode them as "
+                             f"({listed(skipped)} hold text or categories); encode them as "
                              "numbers first", path=source)
         if skipped:
             notes.append(f"left out {len(skipped)} column(s) that are not numbers: "
-                         f"{_names(skipped)} (encode them, e.g. with pandas.get_dummies, and "
-                         "name them in --features to use them)")
+                         f"{listed(skipped)} (encode them, e.g. with pandas.get_dummies, and "
+                         "name them in the features, --features, to use them)")
     x = frame[chosen].to_numpy(dtype="float32", na_value=np.nan)
     labels = frame[target]
     if labels.isna().any():
@@ -169,10 +169,28 @@ def table_arrays(frame, target: str, features=None, *, source: str | None = None
     return Table(x=x, y=y, features=chosen, target=target, classes=classes, notes=notes)
 
 
+def feature_list(features) -> list | None:
+    """``features`` as a list of column names: a list as it is, or a comma-separated string
+    ("a,b,c"); None for every other numeric column."""
+    if features is None:
+        return None
+    names = features.split(",") if isinstance(features, str) else list(features)
+    names = [str(name).strip() for name in names if str(name).strip()]
+    if not names:
+        raise InputError("the features (--features) name no column; give column names")
+    return names
+
+
+def numbered(features: list) -> str:
+    """The features with the positions findings call them by ("feature 0 = age, ...")."""
+    shown = ", ".join(f"{i} = {name}" for i, name in enumerate(features[:SHOWN]))
+    return shown + (" ..." if len(features) > SHOWN else "")
+
+
 def read_table(path: str | Path, target: str, features=None) -> Table:
-    """Read a CSV/TSV or Parquet file's ``target`` column and ``features`` (default: every
-    other numeric column) as training arrays. Raises :class:`InputError` with one line
-    naming the file and the problem."""
+    """Read a CSV/TSV or Parquet file's ``target`` column and ``features`` (a list, or a
+    comma-separated string; default: every other numeric or boolean column) as training
+    arrays. Raises :class:`InputError` with one line naming the file and the problem."""
     from .data import file_kind
     from .errors import existing_file
 
@@ -180,4 +198,5 @@ def read_table(path: str | Path, target: str, features=None) -> Table:
     kind = file_kind(path)
     if kind not in ("csv", "parquet"):
         raise InputError("is not a CSV or Parquet table", path=str(path))
-    return table_arrays(read_frame(path, kind), target, features, source=str(path))
+    return table_arrays(read_frame(path, kind), target, feature_list(features),
+                        source=str(path))

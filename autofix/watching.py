@@ -3,9 +3,10 @@
 While a :class:`watch` is open, Keras' ``Model.fit`` trains exactly as the user wrote it,
 with a silent :class:`~autofix.callbacks.DegenerationMonitor` added to its callbacks. When
 a fit on arrays returns, autofix checks that model on that data, with that fit's epochs and
-batch size: it repairs it (writing the fixed model and the report, named after the fit) or,
-watch-only, diagnoses it (writing the report when something is wrong). A healthy fit
-writes nothing. Fits autofix cannot check yet (a ``tf.data`` pipeline, a generator, a model
+batch size: it repairs it or, watch-only, diagnoses it. Given an ``output_dir`` (``autofix
+run`` gives the script's folder), a fit that needed a repair gets the fixed model and the
+report there, named after the fit; a healthy fit writes nothing. Without one, nothing is
+written: the results are in :attr:`watch.fits`. Fits autofix cannot check yet (a ``tf.data`` pipeline, a generator, a model
 with several inputs) are passed through untouched and named in :attr:`watch.fits`.
 
 The user's model and data are never changed, and the user's code goes on after each fit
@@ -15,6 +16,7 @@ as it would have. A failure inside autofix is recorded, never raised into their 
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,7 @@ class WatchedFit:
     report: dict | None = None  # its report, as written
     monitor: list = field(default_factory=list)  # what the monitor saw during the user's fit
     written: list = field(default_factory=list)  # files written for it
+    stale: list = field(default_factory=list)  # an earlier run's files for this fit, kept
 
     @property
     def status(self) -> str:
@@ -50,9 +53,10 @@ class WatchedFit:
 
     def line(self) -> str:
         """One line for the terminal."""
-        head = f"fit #{self.number} ({self.model_name}, {self.rows} rows, {self.epochs} epochs)"
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
         if self.report is None:
-            return f"{head}: not checked: {self.skipped}"
+            return f"fit #{self.number} ({self.model_name}, {epochs}): not checked: {self.skipped}"
+        head = f"fit #{self.number} ({self.model_name}, {self.rows} rows, {epochs})"
         if "diagnosis" in self.report:  # watch-only
             codes = ", ".join(f["code"] for f in self.report["findings"]
                               if f["severity"] == "error") or "none"
@@ -61,7 +65,11 @@ class WatchedFit:
             from .report import verdict_line
 
             text = f"{head}: {verdict_line(self.report)}"
-        return text + "".join(f"; wrote {path}" for path in self.written)
+        text += "".join(f"; wrote {path}" for path in self.written)
+        if self.stale:
+            verb = "is" if len(self.stale) == 1 else "are"
+            text += f"; {', '.join(str(p) for p in self.stale)} from an earlier run {verb} still there"
+        return text
 
 
 def _several(value) -> bool:
@@ -71,11 +79,24 @@ def _several(value) -> bool:
                                        and all(hasattr(part, "shape") for part in value))
 
 
+def _what(data) -> str:
+    """A user's words for a fit's data that is not arrays."""
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(data, tf.data.Dataset):
+        return "a tf.data.Dataset"
+    k = sys.modules.get("keras")
+    if k is not None and isinstance(data, k.utils.PyDataset):
+        return "a keras.utils.PyDataset"
+    if inspect.isgenerator(data) or hasattr(data, "__next__"):
+        return "a generator"
+    return f"a {type(data).__name__}"
+
+
 def _arrays(x, y):
     """(x, y) as NumPy arrays, or a reason why this fit's data cannot be checked."""
     if y is None:
-        return None, (f"its data is a {type(x).__name__} (a dataset or generator); autofix "
-                      "checks fits on arrays: pass x and y as NumPy arrays")
+        return None, (f"its data is {_what(x)}; autofix checks fits on arrays (x and y as "
+                      "NumPy arrays)")
     if _several(x) or _several(y):
         return None, "the model takes several inputs or outputs; autofix checks one of each"
     try:
@@ -89,9 +110,10 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
 
     Args:
         repair: repair a fit that needs it (default), or only diagnose it.
-        output_dir: where files are written (default: the current folder).
+        output_dir: where a fit that needs a repair gets its files (default: none written).
         prefix: the start of their names: ``{prefix}.fit{n}.fixed.keras``,
-            ``{prefix}.fit{n}.report.json``.
+            ``{prefix}.fit{n}.report.json`` (an earlier run's files of these names are
+            replaced).
         budget, seed: as for :func:`autofix.repair`.
         progress: a callable hearing the repair's events (see :func:`autofix.repair`).
         on_fit: called with each :class:`WatchedFit` once it has been checked.
@@ -100,7 +122,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
     def __init__(self, *, repair: bool = True, output_dir=None, prefix: str = "autofix",
                  budget: float | None = None, seed: int = 0, progress=None, on_fit=None):
         self.repair, self.budget, self.seed = repair, budget, seed
-        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.output_dir = Path(output_dir) if output_dir is not None else None
         self.prefix, self.progress, self.on_fit = prefix, progress, on_fit
         self.fits: list[WatchedFit] = []
         self._original = None
@@ -197,10 +219,15 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         from .modelio import write_text_atomic
         from .result import report_json
 
+        if self.output_dir is None:
+            return
+        stem = self.output_dir / f"{self.prefix}.fit{record.number}"
         if record.status == "healthy":
+            record.stale = [path for path in (stem.with_name(stem.name + ".fixed.keras"),
+                                              stem.with_name(stem.name + ".report.json"))
+                            if path.exists()]
             return
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        stem = self.output_dir / f"{self.prefix}.fit{record.number}"
         if record.status == "repaired":
             record.written.append(record.result.save(stem.with_name(stem.name + ".fixed.keras")))
             record.report = record.result.report()  # it names the fixed model's path now

@@ -36,6 +36,8 @@ def test_numeric_columns_are_the_features_and_text_columns_are_named(tmp_path):
     assert any("'city'" in note or "city" in note for note in table.notes)
     chosen = autofix.read_table(path, target="price", features=["rooms"])
     assert chosen.features == ["rooms"] and chosen.x.shape == (ROWS, 1) and not chosen.notes
+    # in Python as on the command line, a comma-separated string names them too
+    assert autofix.read_table(path, target="price", features="rooms, area").features == ["rooms", "area"]
 
 
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
@@ -69,11 +71,11 @@ def test_parquet_reads_like_csv(tmp_path):
 
 
 @pytest.mark.parametrize("content,target,features,words", [
-    ("area,rooms,price\n1,2,3\n", "cost", None, "has no column 'cost' to use as --target; its columns are area, rooms, price"),
+    ("area,rooms,price\n1,2,3\n", "cost", None, "has no column 'cost' to use as the target (--target); its columns are area, rooms, price"),
     ("area,rooms,price\n", "price", None, "header but no rows"),
     ("area,city,price\n1,Oslo,3\n", "price", ["city"], "column 'city' holds text, not numbers"),
-    ("area,rooms,price\n1,2,3\n", "price", ["price"], "names the target column"),
-    ("area,rooms,price\n1,2,3\n", "price", ["size"], "no column 'size' named in --features"),
+    ("area,rooms,price\n1,2,3\n", "price", ["price"], "name the target column"),
+    ("area,rooms,price\n1,2,3\n", "price", ["size"], "no column 'size' named in the features (--features)"),
     ("city,price\nOslo,3\n", "price", None, "no numeric column besides the target"),
     ("area,price\n1,3\n2,\n", "price", None, "has 1 empty value(s)"),
 ])
@@ -108,7 +110,7 @@ def test_a_table_is_repaired_end_to_end_and_left_as_it_was(tmp_path):
                                  "--epochs", "20", "--report", str(report), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "left out 1 column(s) that are not numbers: city" in result.stderr
-    assert "read 400 rows: 'price' from 2 feature column(s)" in result.stderr
+    assert "read 400 rows: 'price' from 2 feature column(s); findings number them: feature 0 = area, 1 = rooms" in result.stderr
     import json
 
     payload = json.loads(report.read_text())
@@ -118,7 +120,7 @@ def test_a_table_is_repaired_end_to_end_and_left_as_it_was(tmp_path):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--target", "price", "--features", " , "], "--features names no column"),
+    (["--target", "price", "--features", " , "], "the features (--features) name no column"),
     (["--target", "cost"], "has no column 'cost'"),
 ])
 def test_table_options_mistakes_exit_2(tmp_path, args, words):
@@ -129,6 +131,20 @@ def test_table_options_mistakes_exit_2(tmp_path, args, words):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0], result.stderr
+
+
+def test_a_table_wider_than_the_model_is_one_line_naming_the_columns(tmp_path):
+    data = tmp_path / "homes.csv"
+    frame = _frame()
+    frame["garden"] = frame["area"] > 100  # a boolean column is a number: it is a feature
+    frame.to_csv(data, index=False)
+    model = _saved_model(tmp_path, 2)
+    result = runner.invoke(app, ["diagnose", str(model), str(data), "--target", "price"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "the model takes 2 feature(s) but the table gives 3 (area, rooms, garden)" in lines[0]
+    assert "--features" in lines[0]
 
 
 def test_target_with_an_npz_is_refused(tmp_path):

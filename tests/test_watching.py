@@ -64,7 +64,16 @@ def test_a_healthy_script_writes_nothing(tmp_path):
     result = runner.invoke(app, ["run", str(script)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
-    assert "healthy" in result.stderr and "1 fit(s) seen, 1 checked, 1 healthy" in result.stderr
+    assert "1 fit(s) seen, 1 checked: 1 healthy, 0 repaired, 0 not" in result.stderr
+
+
+def test_the_scripts_own_exit_code_and_an_earlier_runs_files_are_said(tmp_path):
+    script = _script(tmp_path)
+    runner.invoke(app, ["run", str(script)])
+    script.write_text(SCRIPT.format(init="glorot_uniform", after="sys.exit(3)"))
+    result = runner.invoke(app, ["run", str(script)])
+    assert result.exit_code == 3  # the script's own, as under python
+    assert "train.fit1.fixed.keras" in result.stderr and "from an earlier run" in result.stderr
 
 
 def test_watch_only_reports_without_a_fixed_model(tmp_path):
@@ -109,15 +118,15 @@ def test_watch_in_python_checks_arrays_and_passes_datasets_through(tmp_path):
                               keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     original = keras.Model.fit
-    with autofix.watch(repair=False, output_dir=tmp_path) as watcher:
+    with autofix.watch(repair=False) as watcher:
         history = model.fit(x, y, epochs=15, verbose=0)
         model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=1, verbose=0)
     assert keras.Model.fit is original
     assert len(history.history["loss"]) == 15  # the user's fit ran as written
     first, second = watcher.fits
     assert first.status == "healthy" and first.rows == 400 and first.epochs == 15
-    assert second.status == "skipped" and "dataset or generator" in second.skipped
-    assert list(tmp_path.iterdir()) == []
+    assert second.status == "skipped" and "its data is a tf.data.Dataset" in second.skipped
+    assert list(tmp_path.iterdir()) == []  # in Python nothing is written unless asked
 
 
 def test_a_fit_that_raises_is_the_scripts_own_error(tmp_path):
@@ -126,8 +135,10 @@ def test_a_fit_that_raises_is_the_scripts_own_error(tmp_path):
     (tmp_path / "train.py").write_text(script)
     result = runner.invoke(app, ["run", str(tmp_path / "train.py")])
     assert result.exit_code == 1
-    assert "fit #1 (sequential, 600 rows, 20 epochs): not checked: the fit itself raised" in result.stderr
-    assert "Traceback" in result.stderr  # the script's own error, as Python shows it
+    assert ", 20 epochs): not checked: the fit itself raised ValueError" in result.stderr
+    # the script's own error as Python shows it: from the script's frame, not autofix's
+    assert "Traceback" in result.stderr and "runpy" not in result.stderr
+    assert "autofix/cli.py" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
 
 
