@@ -27,16 +27,18 @@ def __getattr__(name):
     raise AttributeError(f"module 'autofix' has no attribute {name!r}")
 
 
-def diagnose(model, x, y, **kwargs):
+def diagnose(model, x, y=None, **kwargs):
     """Findings for ``model`` on ``x``/``y`` (see :func:`autofix.api.diagnose`)."""
     from .api import diagnose as _diagnose
 
     return _diagnose(model, x, y, **kwargs)
 
 
-def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
-           **kwargs):
-    """Repair ``model`` and return a :class:`RepairResult` (see :func:`autofix.api.repair`)."""
+def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="auto",
+           strategies=None, **kwargs):
+    """Repair ``model`` and return a :class:`RepairResult` (see :func:`autofix.api.repair`).
+    ``x``, ``y`` are arrays, or ``x`` is a ``tf.data.Dataset``, a ``keras.utils.PyDataset``
+    or a generator of ``(x, y)`` batches (read once, up to 100,000 rows)."""
     from .api import repair as _repair
 
     return _repair(model, x, y, validation_data=validation_data, budget=budget, seed=seed,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._tf import keras
-from . import interrupts
+from . import datasets, interrupts
 from .attempt import Attempt
 from .data import MIN_ROWS, validate_xy
 from .diagnosis import PROBE_ROWS, Diagnosis, add_rerun, diagnose_problem, static_diagnosis
@@ -72,6 +72,14 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     if batch_size is None or int(batch_size) < 1:
         raise InputError(f"batch size must be a positive integer, got {batch_size}")
     model = _as_model(model, unsafe)
+    x, y, notes = datasets.arrays(x, y)
+    if y is None:
+        raise InputError("y is missing: pass the labels, or a dataset of (x, y) batches as x")
+    if datasets.kind_of(validation_data) is not None:
+        x_val, y_val, more = datasets.arrays(validation_data, None, name="validation_data")
+        validation_data, notes = (x_val, y_val), notes + more
+    for note in notes:  # e.g. how many rows of a dataset were read
+        warnings.warn(f"autofix: {note}", UserWarning, stacklevel=3)
     x, y = validate_xy(x, y)
     _check_input_fits(model, x)
     x_val = y_val = None
@@ -120,7 +128,7 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
 
 
 @_quiet_numerics
-def diagnose(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
+def diagnose(model, x, y=None, *, validation_data=None, task="auto", seed=0, epochs=50,
              batch_size=32) -> list[Finding]:
     """Findings for ``model`` trained on ``x``/``y``; the model is not modified."""
     result = diagnosis_result(model, x, y, validation_data=validation_data, task=task, seed=seed,
@@ -129,7 +137,7 @@ def diagnose(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=5
 
 
 @_quiet_numerics
-def diagnosis_result(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
+def diagnosis_result(model, x, y=None, *, validation_data=None, task="auto", seed=0, epochs=50,
                      batch_size=32, unsafe=False) -> RepairResult:
     """The whole diagnosis (nothing repaired) as a :class:`RepairResult` with no attempts;
     its ``diagnosis`` says whether the model is healthy, degenerate or has a data problem."""
@@ -155,7 +163,7 @@ def _usable_strategies(names) -> dict:
 
 
 @_quiet_numerics
-def repair(model, x, y, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
+def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
            *, epochs=50, batch_size=32, unsafe=False, progress=None,
            thorough=False, workdir=None) -> RepairResult:
     """Diagnose ``model``, retrain candidate repairs, and return the best proven one.

@@ -24,7 +24,7 @@ app = typer.Typer(
 TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel")
 
 ModelArg = Annotated[Path, typer.Argument(help="Keras model (.keras or legacy .h5)", show_default=False)]
-DataArg = Annotated[Path, typer.Argument(help=".npz with x and y (optional x_val, y_val), or a CSV/Parquet table with --target", show_default=False)]
+DataArg = Annotated[Path, typer.Argument(help=".npz with x and y (optional x_val, y_val), a CSV/Parquet table with --target, or a folder of images (FOLDER/CLASS/*.png)", show_default=False)]
 TargetOpt = Annotated[Optional[str], typer.Option("--target", help="for a CSV/Parquet table: the column to predict")]
 FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="for a table: comma-separated feature columns [default: every other numeric column]")]
 TaskOpt = Annotated[str, typer.Option(help="auto|regression|binary|multiclass|multilabel")]
@@ -66,9 +66,19 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
     from .modelio import load_model
 
     _check_not_swapped(model_path, data_path)
-    data = load_data(data_path, target=target, features=features)
+    images = data_path.is_dir()
+    if images and (target is not None or features is not None):
+        raise InputError("is a folder of images: --target and --features are for tables",
+                         path=str(data_path))
+    data = None if images else load_data(data_path, target=target, features=features)
     notes: list[str] = []
     model = load_model(model_path, unsafe=unsafe, notes=notes)
+    if images:
+        from .data import Dataset, validate_xy
+        from .datasets import image_folder
+
+        x, y, read = image_folder(data_path, tuple(model.inputs[0].shape[1:]))
+        data = Dataset(*validate_xy(x, y, source=str(data_path)), notes=read)
     if data.features is not None:
         _check_table_fits(model, data, data_path)
     for note in notes + data.notes:

@@ -16,13 +16,12 @@ as it would have. A failure inside autofix is recorded, never raised into their 
 from __future__ import annotations
 
 import inspect
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import interrupts
+from . import datasets, interrupts
 from ._tf import keras
 from .errors import InputError
 
@@ -79,24 +78,18 @@ def _several(value) -> bool:
                                        and all(hasattr(part, "shape") for part in value))
 
 
-def _what(data) -> str:
-    """A user's words for a fit's data that is not arrays."""
-    tf = sys.modules.get("tensorflow")
-    if tf is not None and isinstance(data, tf.data.Dataset):
-        return "a tf.data.Dataset"
-    k = sys.modules.get("keras")
-    if k is not None and isinstance(data, k.utils.PyDataset):
-        return "a keras.utils.PyDataset"
-    if inspect.isgenerator(data) or hasattr(data, "__next__"):
-        return "a generator"
-    return f"a {type(data).__name__}"
-
-
 def _arrays(x, y):
     """(x, y) as NumPy arrays, or a reason why this fit's data cannot be checked."""
     if y is None:
-        return None, (f"its data is {_what(x)}; autofix checks fits on arrays (x and y as "
-                      "NumPy arrays)")
+        if not datasets.rereadable(x):
+            return None, (f"its data is {datasets.kind_of(x) or 'not arrays'}, which the fit "
+                          "used up; autofix checks fits on arrays, a tf.data.Dataset or a "
+                          "keras.utils.PyDataset")
+        try:
+            x, y, _ = datasets.stream_arrays(x, name="the fit's data")
+        except InputError as err:
+            return None, str(err)
+        return (x, y), None
     if _several(x) or _several(y):
         return None, "the model takes several inputs or outputs; autofix checks one of each"
     try:

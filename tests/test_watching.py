@@ -118,14 +118,20 @@ def test_watch_in_python_checks_arrays_and_passes_datasets_through(tmp_path):
                               keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     original = keras.Model.fit
+    def batches():
+        for start in range(0, 400, 50):
+            yield x[start:start + 50], y[start:start + 50]
+
     with autofix.watch(repair=False) as watcher:
         history = model.fit(x, y, epochs=15, verbose=0)
-        model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=1, verbose=0)
+        model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=15, verbose=0)
+        model.fit(batches(), epochs=1, verbose=0)
     assert keras.Model.fit is original
     assert len(history.history["loss"]) == 15  # the user's fit ran as written
-    first, second = watcher.fits
+    first, second, third = watcher.fits
     assert first.status == "healthy" and first.rows == 400 and first.epochs == 15
-    assert second.status == "skipped" and "its data is a tf.data.Dataset" in second.skipped
+    assert second.status == "healthy" and second.rows == 400  # a dataset is read again
+    assert third.status == "skipped" and "a generator, which the fit used up" in third.skipped
     assert list(tmp_path.iterdir()) == []  # in Python nothing is written unless asked
 
 

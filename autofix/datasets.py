@@ -1,0 +1,131 @@
+"""Datasets, generators and image folders as arrays: a bounded sample, read once.
+
+A ``tf.data.Dataset``, a ``keras.utils.PyDataset`` or a generator of ``(x, y)`` batches (as
+``model.fit`` takes them) is read batch by batch until it ends or :data:`MAX_ROWS` rows are
+in; a folder with one subfolder of images per class is read with
+``keras.utils.image_dataset_from_directory`` at the model's input size. autofix then
+diagnoses and repairs on those rows, as on arrays: data larger than the sample is not
+streamed, and the note says how many rows were taken.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+#: rows read from a dataset or generator, at most
+MAX_ROWS = 100_000
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+
+
+def kind_of(data) -> str | None:
+    """``"a tf.data.Dataset"``, ``"a keras.utils.PyDataset"``, ``"a generator"``, or None
+    for anything else (arrays, lists)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(data, tf.data.Dataset):
+        return "a tf.data.Dataset"
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(data, keras.utils.PyDataset):
+        return "a keras.utils.PyDataset"
+    if inspect.isgenerator(data) or hasattr(data, "__next__"):
+        return "a generator"
+    return None
+
+
+def rereadable(data) -> bool:
+    """Whether ``data`` can be read again after a ``fit`` went through it (a generator
+    cannot)."""
+    return kind_of(data) in ("a tf.data.Dataset", "a keras.utils.PyDataset")
+
+
+def _batches(data):
+    kind = kind_of(data)
+    if kind == "a tf.data.Dataset":
+        return data.as_numpy_iterator()
+    if kind == "a keras.utils.PyDataset":
+        return (data[i] for i in range(len(data)))
+    return data
+
+
+def stream_arrays(data, *, max_rows: int = MAX_ROWS, name: str = "the data"):
+    """(x, y, note): the rows of ``data``'s ``(x, y)`` batches (a third element, sample
+    weights, is left out), up to ``max_rows``."""
+    kind = kind_of(data) or "a stream"
+    xs, ys, rows, batches = [], [], 0, 0
+    for batch in _batches(data):
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise InputError(f"{name} is {kind} whose elements are not (x, y) pairs; autofix "
+                             "needs the labels: yield (x, y) batches")
+        bx, by = batch[0], batch[1]
+        if isinstance(bx, (dict, list, tuple)) or isinstance(by, (dict, list, tuple)):
+            raise InputError(f"{name} is {kind} of several inputs or outputs; autofix "
+                             "repairs models with one input and one output")
+        bx, by = np.asarray(bx), np.asarray(by)
+        if bx.ndim == 0 or by.ndim == 0 or len(bx) != len(by):
+            raise InputError(f"{name} is {kind} whose x and y batches differ in rows "
+                             f"({bx.shape} and {by.shape}); is it batched (.batch(32))?")
+        xs.append(bx)
+        ys.append(by)
+        rows += len(bx)
+        batches += 1
+        if rows >= max_rows:
+            break
+    if not xs:
+        raise InputError(f"{name} is {kind} with no batches")
+    x, y = np.concatenate(xs)[:max_rows], np.concatenate(ys)[:max_rows]
+    note = f"read {len(x)} rows from {kind} ({batches} batches)"
+    if rows >= max_rows:
+        note += f": the first {max_rows} only, a sample (larger data is not streamed)"
+    return x, y, note
+
+
+def arrays(x, y, *, name: str = "x"):
+    """(x, y, notes): arrays as given, or the rows of a dataset or generator passed as
+    ``x`` (with ``y`` None, as ``model.fit`` takes it)."""
+    if kind_of(x) is None:
+        return x, y, []
+    if y is not None:
+        raise InputError(f"{name} is {kind_of(x)} and y was given too; a dataset holds "
+                         "its own labels: pass it alone")
+    x, y, note = stream_arrays(x, name=name)
+    return x, y, [note]
+
+
+def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_ROWS):
+    """(x, y, notes): the images in ``path``/CLASS/*.png (...), resized to the model's
+    ``input_shape`` (height, width, channels), labelled by folder in sorted order."""
+    from ._tf import keras
+
+    path = Path(path)
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[-1] not in (1, 3, 4) or None in shape:
+        raise InputError(f"is a folder of images, but the model's input {shape} is not an "
+                         "image (height, width, 1, 3 or 4 channels)", path=str(path))
+    classes = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise InputError("is a folder without two or more class subfolders; autofix reads "
+                         "images as FOLDER/CLASS/image.png, one subfolder per class",
+                         path=str(path))
+    if not any(f.suffix.lower() in IMAGE_SUFFIXES for c in classes for f in (path / c).iterdir()):
+        raise InputError("has class subfolders but no images in them (.png, .jpg, .bmp, .gif)",
+                         path=str(path))
+    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[shape[-1]]
+    try:
+        dataset = keras().utils.image_dataset_from_directory(
+            path, labels="inferred", label_mode="int", class_names=classes, color_mode=mode,
+            image_size=shape[:2], batch_size=64, shuffle=False, verbose=False)
+    except (ValueError, OSError) as err:
+        raise InputError(f"could not read the images ({' '.join(str(err).split())[:160]})",
+                         path=str(path)) from None
+    x, y, note = stream_arrays(dataset, max_rows=max_rows, name=str(path))
+    mapping = ", ".join(f"{name}={i}" for i, name in enumerate(classes[:12]))
+    notes = [f"read {len(x)} images of {len(classes)} classes ({mapping}"
+             f"{' ...' if len(classes) > 12 else ''}), resized to {shape[0]}x{shape[1]}"]
+    if "the first" in note:
+        notes.append(note)
+    return x.astype("float32"), y, notes
