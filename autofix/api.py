@@ -40,13 +40,13 @@ def _quiet_numerics(fn):
     return wrapper
 
 
-def _as_model(model, unsafe: bool = False):
+def _as_model(model, unsafe: bool = False, custom_objects: dict | None = None):
     k = keras()
     if isinstance(model, k.Model):
         return check_model(model)
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         notes: list[str] = []
-        loaded = load_model(model, unsafe=unsafe, notes=notes)
+        loaded = load_model(model, unsafe=unsafe, notes=notes, custom_objects=custom_objects)
         for note in notes:  # e.g. a Keras 2 .h5 recompiled from its training_config
             warnings.warn(f"autofix: {note}", UserWarning, stacklevel=4)
         return loaded
@@ -65,13 +65,13 @@ def _check_input_fits(model, x: np.ndarray) -> None:
 
 
 def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
-            batch_size=32, unsafe=False) -> tuple[Problem, list[Finding]]:
+            batch_size=32, unsafe=False, custom_objects=None) -> tuple[Problem, list[Finding]]:
     """Validate everything and build the :class:`Problem`; raise :class:`InputError` if unusable."""
     if epochs is None or int(epochs) < 1:
         raise InputError(f"epochs must be a positive integer, got {epochs}")
     if batch_size is None or int(batch_size) < 1:
         raise InputError(f"batch size must be a positive integer, got {batch_size}")
-    model = _as_model(model, unsafe)
+    model = _as_model(model, unsafe, custom_objects)
     x, y, notes = datasets.arrays(x, y)
     if y is None:
         raise InputError("y is missing: pass the labels, or a dataset of (x, y) batches as x")
@@ -138,12 +138,13 @@ def diagnose(model, x, y=None, *, validation_data=None, task="auto", seed=0, epo
 
 @_quiet_numerics
 def diagnosis_result(model, x, y=None, *, validation_data=None, task="auto", seed=0, epochs=50,
-                     batch_size=32, unsafe=False) -> RepairResult:
+                     batch_size=32, unsafe=False, custom_objects=None) -> RepairResult:
     """The whole diagnosis (nothing repaired) as a :class:`RepairResult` with no attempts;
     its ``diagnosis`` says whether the model is healthy, degenerate or has a data problem."""
     started = time.monotonic()
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
-                         epochs=epochs, batch_size=batch_size, unsafe=unsafe)
+                         epochs=epochs, batch_size=batch_size, unsafe=unsafe,
+                         custom_objects=custom_objects)
     with deferred_interrupts():
         diagnosis = diagnose_problem(problem)
         interrupts.check()
@@ -164,7 +165,7 @@ def _usable_strategies(names) -> dict:
 
 @_quiet_numerics
 def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
-           *, epochs=50, batch_size=32, unsafe=False, progress=None,
+           *, epochs=50, batch_size=32, unsafe=False, custom_objects=None, progress=None,
            thorough=False, workdir=None) -> RepairResult:
     """Diagnose ``model``, retrain candidate repairs, and return the best proven one.
 
@@ -195,7 +196,8 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
         raise InputError(f"budget must be a positive number of seconds, got {budget}")
     usable = _usable_strategies(strategies)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
-                         epochs=epochs, batch_size=batch_size, unsafe=unsafe)
+                         epochs=epochs, batch_size=batch_size, unsafe=unsafe,
+                         custom_objects=custom_objects)
     clock = Budget(started, None if budget is None else float(budget), given=budget is not None)
     problem.deadline = clock.deadline
     from .progress import default_progress

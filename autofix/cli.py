@@ -26,6 +26,7 @@ TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel")
 ModelArg = Annotated[Path, typer.Argument(help="Keras model (.keras or legacy .h5)", show_default=False)]
 DataArg = Annotated[Path, typer.Argument(help=".npz with x and y (optional x_val, y_val), a CSV/Parquet table with --target, or a folder of images (FOLDER/CLASS/*.png)", show_default=False)]
 TargetOpt = Annotated[Optional[str], typer.Option("--target", help="for a CSV/Parquet table: the column to predict")]
+ImportOpt = Annotated[Optional[list[str]], typer.Option("--import", help="your code that defines the model's custom layers, losses or activations: a .py file or a module name (it runs that code; repeat for several)")]
 FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="for a table: comma-separated feature columns [default: every other numeric column]")]
 TaskOpt = Annotated[str, typer.Option(help="auto|regression|binary|multiclass|multilabel")]
 EpochsOpt = Annotated[int, typer.Option(help="the original training length")]
@@ -61,7 +62,7 @@ def _about(data: Path):
 
 
 def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = None,
-          features: str | None = None):
+          features: str | None = None, imports=None):
     from .data import load_data
     from .modelio import load_model
 
@@ -72,7 +73,10 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
                          path=str(data_path))
     data = None if images else load_data(data_path, target=target, features=features)
     notes: list[str] = []
-    model = load_model(model_path, unsafe=unsafe, notes=notes)
+    from .user_code import import_user_code
+
+    model = load_model(model_path, unsafe=unsafe, notes=notes,
+                       custom_objects=import_user_code(imports) or None)
     if images:
         from .data import Dataset, validate_xy
         from .datasets import image_folder
@@ -151,12 +155,13 @@ def diagnose(
     unsafe_load: UnsafeOpt = False,
     target: TargetOpt = None,
     features: FeaturesOpt = None,
+    imports: ImportOpt = None,
 ):
     """Say what is wrong with MODEL trained on DATA, without changing anything."""
     with deferred_interrupts():
         try:
             _check_options(task, epochs, batch_size)
-            keras_model, dataset = _load(model, data, unsafe_load, target, features)
+            keras_model, dataset = _load(model, data, unsafe_load, target, features, imports)
             interrupts.check()
             from .api import diagnosis_result
 
@@ -209,6 +214,7 @@ def repair(
     workdir: Annotated[Optional[Path], typer.Option(help="shared folder for distributed runs (KERASTUNER_* variables)")] = None,
     target: TargetOpt = None,
     features: FeaturesOpt = None,
+    imports: ImportOpt = None,
 ):
     """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the best proven one."""
     from .report import print_report, verdict_line
@@ -237,7 +243,7 @@ def repair(
                                  "folder every machine shares")
             if workdir is not None:
                 workdir.mkdir(parents=True, exist_ok=True)
-            keras_model, dataset = _load(model, data, unsafe_load, target, features)
+            keras_model, dataset = _load(model, data, unsafe_load, target, features, imports)
             interrupts.check()
             from .api import repair as run_repair
             from .api import work

@@ -14,7 +14,8 @@ from ._tf import keras
 from .errors import InputError, existing_file
 
 
-def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = None):
+def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = None,
+               custom_objects: dict | None = None):
     """Load a ``.keras`` (or legacy ``.h5``) model in Keras' safe mode.
 
     Arbitrary-code layers (``Lambda``) load only with ``unsafe=True``, which the CLI
@@ -24,6 +25,7 @@ def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = N
     compiled with ``loss="mse"``) is loaded uncompiled, still in safe mode, and compiled
     again with the optimizer and loss read from the file's ``training_config`` (JSON). When
     ``notes`` is a list, one plain-English line saying so is appended to it.
+    ``custom_objects``: the user's classes and functions by name (``--import``).
     """
     p = existing_file(path, "a .keras model file")
     path = str(path)
@@ -31,12 +33,14 @@ def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = N
     _check_model_file(path, suffix)
     k = keras()
     try:
-        model = k.models.load_model(path, safe_mode=not unsafe, compile=True)
+        model = k.models.load_model(path, safe_mode=not unsafe, compile=True,
+                                    custom_objects=custom_objects)
     except Exception as err:  # noqa: BLE001 - Keras raises many types for bad files
         if suffix == ".keras":
             raise _load_error(err, path) from None
         try:  # a legacy .h5 whose model loads but whose compile settings do not
-            model = k.models.load_model(path, safe_mode=not unsafe, compile=False)
+            model = k.models.load_model(path, safe_mode=not unsafe, compile=False,
+                                        custom_objects=custom_objects)
         except Exception as again:  # noqa: BLE001
             raise _load_error(again, path) from None
         if isinstance(model, k.Model):
@@ -112,9 +116,9 @@ def _missing_class_error(path: str, name: str, what: str) -> InputError:
         )
     return InputError(
         f"uses the custom {what} '{name}', whose code Keras cannot import here "
-        "(--unsafe-load does not help); in Python, with it defined and registered by "
-        "@keras.saving.register_keras_serializable(), load the model and call "
-        "autofix.repair(model, x, y); or rebuild the model from built-in layers",
+        "(--unsafe-load does not help); name the file or module that defines it with "
+        "--import my_layers.py (it runs that code), or in Python load the model with it "
+        "defined and call autofix.repair(model, x, y)",
         path=path,
     )
 

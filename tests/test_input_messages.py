@@ -317,7 +317,7 @@ def test_custom_layer_from_another_process(custom, folder, name):
     model, data = custom / name, folder / "data.npz"
     line = _one_error(["diagnose", model, data], [model, data], model)
     assert "custom class 'Doubler'" in line
-    assert "register_keras_serializable" in line and "built-in layers" in line
+    assert "--import my_layers.py" in line and "autofix.repair(model, x, y)" in line
     assert "--unsafe-load does not help" in line
 
 
@@ -325,3 +325,45 @@ def test_unsafe_load_does_not_change_the_custom_class_message(custom, folder):
     model, data = custom / "layer.keras", folder / "data.npz"
     line = _one_error(["diagnose", model, data, "--unsafe-load"], [model, data], model)
     assert "custom class 'Doubler'" in line
+
+
+def test_import_brings_the_users_custom_layer(tmp_path, folder):
+    """A model saved with a custom layer loads once the user's own file is imported; the
+    class name is one no other test registers in this process."""
+    code = textwrap.dedent("""
+        import keras
+
+        @keras.saving.register_keras_serializable(package="ImportTest")
+        class Tripler(keras.layers.Layer):
+            def call(self, x):
+                return 3.0 * x
+    """)
+    (tmp_path / "my_layers.py").write_text(code)
+    save = code + textwrap.dedent("""
+        inputs = keras.Input((3,))
+        model = keras.Model(inputs, keras.layers.Dense(1)(Tripler()(inputs)))
+        model.compile(optimizer="adam", loss="mse")
+        model.save("tripled.keras")
+    """)
+    proc = subprocess.run([sys.executable, "-c", save], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    model, data = tmp_path / "tripled.keras", folder / "data.npz"
+    line = _one_error(["diagnose", model, data], [model, data], model)
+    assert "custom class 'Tripler'" in line and "--import my_layers.py" in line
+    result, _ = _run(["diagnose", model, data, "--import", tmp_path / "my_layers.py"], [model, data])
+    assert result.exit_code in (0, 1), result.output  # loaded and diagnosed
+
+
+@pytest.mark.parametrize("source,words", [
+    ("missing_layers.py", "--import missing_layers.py: no such file"),
+    ("no_such_module_xyz", "--import no_such_module_xyz: could not find it"),
+    ("broken.py", "--import broken.py: importing it raised (ZeroDivisionError"),
+])
+def test_import_mistakes_are_one_line(tmp_path, folder, source, words, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.py").write_text("1 / 0\n")
+    model, data = folder / "model.keras", folder / "data.npz"
+    result, lines = _run(["diagnose", model, data, "--import", source], [model, data])
+    assert result.exit_code == 2
+    assert len(lines) == 1 and words in lines[0], lines
