@@ -56,15 +56,17 @@ def stream_arrays(data, *, max_rows: int = MAX_ROWS, name: str = "the data"):
     """(x, y, note): the rows of ``data``'s ``(x, y)`` batches (a third element, sample
     weights, is left out), up to ``max_rows``."""
     kind = kind_of(data) or "a stream"
-    xs, ys, rows, batches = [], [], 0, 0
+    xs, ys, rows, batches, dropped = [], [], 0, 0, False
     for batch in _batches(data):
         if not isinstance(batch, (tuple, list)) or len(batch) < 2:
             raise InputError(f"{name} is {kind} whose elements are not (x, y) pairs; autofix "
                              "needs the labels: yield (x, y) batches")
         bx, by = batch[0], batch[1]
         if isinstance(bx, (dict, list, tuple)) or isinstance(by, (dict, list, tuple)):
-            raise InputError(f"{name} is {kind} of several inputs or outputs; autofix "
-                             "repairs models with one input and one output")
+            raise InputError(f"{name} is {kind} of named or listed inputs or outputs (a dict "
+                             "or a list); autofix takes one array of x and one of y per batch")
+        if len(batch) > 2 and not dropped:
+            dropped = True  # sample weights: autofix weighs rows itself (class_weights)
         bx, by = np.asarray(bx), np.asarray(by)
         if bx.ndim == 0 or by.ndim == 0 or len(bx) != len(by):
             raise InputError(f"{name} is {kind} whose x and y batches differ in rows "
@@ -80,7 +82,10 @@ def stream_arrays(data, *, max_rows: int = MAX_ROWS, name: str = "the data"):
     x, y = np.concatenate(xs)[:max_rows], np.concatenate(ys)[:max_rows]
     note = f"read {len(x)} rows from {kind} ({batches} batches)"
     if rows >= max_rows:
-        note += f": the first {max_rows} only, a sample (larger data is not streamed)"
+        note += (f": the first {max_rows} only, a sample (larger data is not streamed; a "
+                 "dataset that repeats gives the same rows again)")
+    if dropped:
+        note += "; its sample weights were left out"
     return x, y, note
 
 
@@ -103,7 +108,7 @@ def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_RO
 
     path = Path(path)
     shape = tuple(input_shape)
-    if len(shape) != 3 or shape[-1] not in (1, 3, 4) or None in shape:
+    if len(shape) != 3 or shape[-1] not in (1, 3, 4):
         raise InputError(f"is a folder of images, but the model's input {shape} is not an "
                          "image (height, width, 1, 3 or 4 channels)", path=str(path))
     classes = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -111,21 +116,38 @@ def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_RO
         raise InputError("is a folder without two or more class subfolders; autofix reads "
                          "images as FOLDER/CLASS/image.png, one subfolder per class",
                          path=str(path))
-    if not any(f.suffix.lower() in IMAGE_SUFFIXES for c in classes for f in (path / c).iterdir()):
-        raise InputError("has class subfolders but no images in them (.png, .jpg, .bmp, .gif)",
-                         path=str(path))
+    images = {c: [f for f in sorted((path / c).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+              for c in classes}
+    empty = [c for c in classes if not images[c]]
+    if empty:
+        raise InputError(f"class folder {empty[0]!r} has no images (.png, .jpg, .bmp, .gif); "
+                         "every class needs some", path=str(path))
+    size = shape[:2]
+    if None in size:  # a model that takes any size: the first image's
+        from PIL import Image
+
+        try:
+            with Image.open(images[classes[0]][0]) as first:
+                size = (first.height, first.width)
+        except OSError as err:
+            raise InputError(f"could not read {images[classes[0]][0].name} ({err})",
+                             path=str(path)) from None
     mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[shape[-1]]
     try:
         dataset = keras().utils.image_dataset_from_directory(
             path, labels="inferred", label_mode="int", class_names=classes, color_mode=mode,
-            image_size=shape[:2], batch_size=64, shuffle=False, verbose=False)
-    except (ValueError, OSError) as err:
-        raise InputError(f"could not read the images ({' '.join(str(err).split())[:160]})",
-                         path=str(path)) from None
-    x, y, note = stream_arrays(dataset, max_rows=max_rows, name=str(path))
+            image_size=size, batch_size=64, shuffle=False, verbose=False)
+        x, y, note = stream_arrays(dataset, max_rows=max_rows, name=str(path))
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - an unreadable image: TensorFlow's own error
+        text = " ".join(str(err).split())
+        text = text.split("{{")[0].split("[[")[0].strip()  # TensorFlow's node details
+        raise InputError(f"could not read the images ({text[:160]})", path=str(path)) from None
     mapping = ", ".join(f"{name}={i}" for i, name in enumerate(classes[:12]))
     notes = [f"read {len(x)} images of {len(classes)} classes ({mapping}"
-             f"{' ...' if len(classes) > 12 else ''}), resized to {shape[0]}x{shape[1]}"]
+             f"{' ...' if len(classes) > 12 else ''}) as {mode} at {size[0]}x{size[1]} "
+             "(the model's input)"]
     if "the first" in note:
         notes.append(note)
     return x.astype("float32"), y, notes

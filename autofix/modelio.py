@@ -117,8 +117,8 @@ def _missing_class_error(path: str, name: str, what: str) -> InputError:
     return InputError(
         f"uses the custom {what} '{name}', whose code Keras cannot import here "
         "(--unsafe-load does not help); name the file or module that defines it with "
-        "--import my_layers.py (it runs that code), or in Python load the model with it "
-        "defined and call autofix.repair(model, x, y)",
+        "--import my_layers.py (it runs that code), or in Python pass it in "
+        "custom_objects={...} (or load the model yourself) and call autofix.repair",
         path=path,
     )
 

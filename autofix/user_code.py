@@ -20,9 +20,14 @@ from .errors import InputError
 
 def _module(source: str):
     path = Path(source)
+    if path.is_dir():
+        raise InputError(f"--import {source}: is a folder; give a .py file or a module name "
+                         "(my_package.layers)")
     if source.endswith(".py") or path.is_file():
         if not path.is_file():
             raise InputError(f"--import {source}: no such file")
+        if path.suffix != ".py":
+            raise InputError(f"--import {source}: is not a Python file (.py) or a module name")
         name = f"autofix_user_{path.stem}"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -36,7 +41,15 @@ def _module(source: str):
         finally:
             sys.path.remove(str(path.resolve().parent))
         return module
-    return importlib.import_module(source)
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # a module beside the user, as `python -m` finds it
+    try:
+        return importlib.import_module(source)
+    except ModuleNotFoundError as err:
+        if err.name is not None and source.startswith(err.name):
+            raise InputError(f"--import {source}: could not find it (no module named "
+                             f"{err.name!r} here or on the Python path)") from None
+        raise
 
 
 def import_user_code(sources) -> dict:
@@ -50,8 +63,7 @@ def import_user_code(sources) -> dict:
         except InputError:
             raise
         except Exception as err:  # noqa: BLE001 - the user's code raised: say what
-            kind = "could not find it" if isinstance(err, ModuleNotFoundError) else "importing it raised"
-            raise InputError(f"--import {source}: {kind} ({type(err).__name__}: "
+            raise InputError(f"--import {source}: importing it raised ({type(err).__name__}: "
                              f"{' '.join(str(err).split())[:160]})") from None
         for name, value in vars(module).items():
             if (inspect.isclass(value) or inspect.isfunction(value)) and \

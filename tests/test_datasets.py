@@ -75,7 +75,7 @@ def test_a_pydataset_and_a_generator_are_read_up_to_the_cap():
 @pytest.mark.parametrize("make,words", [
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices(x).batch(32), "not (x, y) pairs"),
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices(({"a": x, "b": x}, y)).batch(32),
-     "several inputs or outputs"),
+     "named or listed inputs or outputs"),
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices((x, y)).take(0), "with no batches"),
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices((x, y)), "is it batched"),
 ])
@@ -131,14 +131,15 @@ def test_a_folder_of_images_is_repaired_end_to_end(tmp_path):
     result = runner.invoke(app, ["repair", str(model), str(images), "--epochs", "20",
                                  "--report", str(report), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "read 180 images of 3 classes (blue=0, green=1, red=2), resized to 12x12" in result.stderr
+    assert "read 180 images of 3 classes (blue=0, green=1, red=2) as rgb at 12x12" in result.stderr
     payload = json.loads(report.read_text())
     assert payload["status"] == "repaired" and payload["fix"]["metric"] > 0.9
 
 
 @pytest.mark.parametrize("layout,args,words", [
     ("flat", [], "without two or more class subfolders"),
-    ("empty", [], "no images in them"),
+    ("empty", [], "class folder 'cat' has no images"),
+    ("corrupt", [], "could not read the images"),
     ("ok", ["--target", "label"], "--target and --features are for tables"),
 ])
 def test_image_folder_mistakes_are_one_line(tmp_path, layout, args, words):
@@ -149,11 +150,32 @@ def test_image_folder_mistakes_are_one_line(tmp_path, layout, args, words):
     else:
         for name in ("cat", "dog"):
             (folder / name).mkdir()
+    if layout == "corrupt":  # real images, and one that is not
+        from PIL import Image
+
+        for name in ("cat", "dog"):
+            Image.new("RGB", (12, 12), (200, 10, 10)).save(folder / name / "0.png")
+        (folder / "dog" / "1.png").write_text("not an image")
     model = _image_model(tmp_path)
     result = runner.invoke(app, ["diagnose", str(model), str(folder), *args])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0], result.stderr
+
+
+def test_a_model_of_any_image_size_reads_them_at_their_own(tmp_path):
+    import keras
+
+    images = _image_folder(tmp_path, per_class=20)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.save(tmp_path / "any.keras")
+    result = runner.invoke(app, ["diagnose", str(tmp_path / "any.keras"), str(images)])
+    assert result.exit_code in (0, 1), result.output
+    assert "as rgb at 12x12" in result.stderr
 
 
 def test_a_model_that_takes_no_images_is_told_so(tmp_path):

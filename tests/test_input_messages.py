@@ -317,7 +317,7 @@ def test_custom_layer_from_another_process(custom, folder, name):
     model, data = custom / name, folder / "data.npz"
     line = _one_error(["diagnose", model, data], [model, data], model)
     assert "custom class 'Doubler'" in line
-    assert "--import my_layers.py" in line and "autofix.repair(model, x, y)" in line
+    assert "--import my_layers.py" in line and "custom_objects=" in line
     assert "--unsafe-load does not help" in line
 
 
@@ -359,10 +359,19 @@ def test_import_brings_the_users_custom_layer(tmp_path, folder):
     ("missing_layers.py", "--import missing_layers.py: no such file"),
     ("no_such_module_xyz", "--import no_such_module_xyz: could not find it"),
     ("broken.py", "--import broken.py: importing it raised (ZeroDivisionError"),
+    ("needs_more.py", "--import needs_more.py: importing it raised (ModuleNotFoundError"),
+    ("notes.txt", "--import notes.txt: is not a Python file (.py) or a module name"),
+    ("sub", "--import sub: is a folder"),
+    ("broken", "--import broken: importing it raised (ZeroDivisionError"),  # a module beside us
 ])
 def test_import_mistakes_are_one_line(tmp_path, folder, source, words, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "broken", raising=False)
     (tmp_path / "broken.py").write_text("1 / 0\n")
+    (tmp_path / "needs_more.py").write_text("import no_such_package_xyz\n")
+    (tmp_path / "notes.txt").write_text("not python\n")
+    (tmp_path / "sub").mkdir()
     model, data = folder / "model.keras", folder / "data.npz"
     result, lines = _run(["diagnose", model, data, "--import", source], [model, data])
     assert result.exit_code == 2
