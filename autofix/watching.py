@@ -2,11 +2,12 @@
 
 While a :class:`watch` is open, Keras' ``Model.fit`` trains exactly as the user wrote it,
 with a silent :class:`~autofix.callbacks.DegenerationMonitor` added to its callbacks. When
-a fit on arrays returns, autofix checks that model on that data, with that fit's epochs and
-batch size: it repairs it or, watch-only, diagnoses it. Given an ``output_dir`` (``autofix
-run`` gives the script's folder), a fit that needed a repair gets the fixed model and the
-report there, named after the fit; a healthy fit writes nothing. Without one, nothing is
-written: the results are in :attr:`watch.fits`. Fits autofix cannot check yet (a ``tf.data`` pipeline, a generator, a model
+a fit on arrays (or on a dataset that can be read again) returns, autofix checks that model
+on that data, with that fit's epochs and batch size: it repairs it or, watch-only,
+diagnoses it. Given an ``output_dir`` (``autofix run`` gives the script's folder), a fit
+that needed a repair gets the fixed model and the report there, named after the fit; a
+healthy fit writes nothing. Without one, nothing is written: the results are in
+:attr:`watch.fits`. Fits autofix cannot check yet (a generator the fit used up, a model
 with several inputs) are passed through untouched and named in :attr:`watch.fits`.
 
 The user's model and data are never changed, and the user's code goes on after each fit
@@ -99,7 +100,8 @@ def _arrays(x, y):
 
 
 class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
-    """Check every ``Model.fit`` on arrays made inside the ``with`` block.
+    """Check every ``Model.fit`` made inside the ``with`` block on arrays, or on a
+    ``tf.data.Dataset`` or ``PyDataset`` it can read again after the fit.
 
     Args:
         repair: repair a fit that needs it (default), or only diagnose it.
