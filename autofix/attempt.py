@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .candidate import Candidate, build
-from .errors import AttemptFailed
+from .errors import AttemptFailed, error_text
 from .judge import Judgement, judge
 from .problem import Problem
 from .setup import TrainingSetup
 from .task import class_ids
-from .training import TrainLog, encode_targets, error_text, fit, predict
+from .training import TrainLog, encode_targets, fit, predict
 
 
 @dataclass

@@ -93,7 +93,7 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
 def _check_table_fits(model, data, data_path: Path) -> None:
     """A table's features against the model's input width, named by column (before any
     note is printed: bad input is one line)."""
-    wanted = tuple(getattr(model, "inputs", None) and model.inputs[0].shape[1:] or ())
+    wanted = tuple(model.inputs[0].shape[1:])  # one input: load_model checked it
     if len(wanted) == 1 and wanted[0] is not None and wanted[0] != len(data.features):
         from .tables import listed
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, existing_file
+from .errors import InputError, brief, existing_file
 
 #: fewer rows than this cannot be trained on at all; below 30 nothing is held out (a repair
 #: is judged on its training rows, and the report says so)
@@ -180,9 +180,9 @@ def load_npz(path: str | Path) -> Dataset:
                 "save numeric arrays (e.g. x.astype('float32'))",
                 path=path,
             ) from None
-        raise InputError(f"not a readable .npz archive ({_short(err)})", path=path) from None
+        raise InputError(f"not a readable .npz archive ({brief(err)})", path=path) from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise InputError(f"not a readable .npz archive ({_short(err)})", path=path) from None
+        raise InputError(f"not a readable .npz archive ({brief(err)})", path=path) from None
     if (x_val is None) != (y_val is None):
         raise InputError("has only one of x_val and y_val; give both or neither", path=path)
     x, y = validate_xy(x, y, source=path)
@@ -202,14 +202,13 @@ def load_data(path: str | Path, *, target: str | None = None, features=None) -> 
     existing_file(path, "an .npz archive, or a CSV/Parquet table with --target")
     kind = file_kind(path)
     if kind in TABLE_KINDS:
-        from .tables import feature_list, numbered, read_frame, table_arrays
+        from .tables import feature_list, listed, numbered, read_frame, table_arrays
 
         frame = read_frame(path, kind)
         if target is None:
             raise InputError(f"is a table ({'Parquet' if kind == 'parquet' else 'CSV'}); name "
-                             "the column to predict with --target (its columns: "
-                             f"{', '.join(map(str, list(frame.columns)[:12]))}"
-                             f"{' ...' if len(frame.columns) > 12 else ''})", path=str(path))
+                             f"the column to predict with --target (its columns: "
+                             f"{listed(frame.columns)})", path=str(path))
         table = table_arrays(frame, target, feature_list(features), source=str(path))
         x, y = validate_xy(table.x, table.y, source=str(path))
         notes = [*table.notes, f"read {len(x)} rows: {target!r} from {len(table.features)} "
@@ -220,11 +219,6 @@ def load_data(path: str | Path, *, target: str | None = None, features=None) -> 
         raise InputError(f"{what} names a column of a CSV or Parquet table, but this file "
                          f"is {KIND_WORDS.get(kind, 'not a table')}", path=str(path))
     return load_npz(path)
-
-
-def _short(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text[:160]
 
 
 def _numeric(a: np.ndarray, name: str, source: str | None) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, error_text
 
 #: rows read from a dataset or generator, at most
 MAX_ROWS = 100_000
@@ -141,13 +141,12 @@ def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_RO
     except InputError:
         raise
     except Exception as err:  # noqa: BLE001 - an unreadable image: TensorFlow's own error
-        text = " ".join(str(err).split())
-        text = text.split("{{")[0].split("[[")[0].strip()  # TensorFlow's node details
-        raise InputError(f"could not read the images ({text[:160]})", path=str(path)) from None
-    mapping = ", ".join(f"{name}={i}" for i, name in enumerate(classes[:12]))
-    notes = [f"read {len(x)} images of {len(classes)} classes ({mapping}"
-             f"{' ...' if len(classes) > 12 else ''}) as {mode} at {size[0]}x{size[1]} "
-             "(the model's input)"]
-    if "the first" in note:
+        raise InputError(f"could not read the images ({error_text(err, 160)})",
+                         path=str(path)) from None
+    from .tables import class_ids
+
+    notes = [f"read {len(x)} images of {len(classes)} classes ({class_ids(classes)}) as "
+             f"{mode} at {size[0]}x{size[1]} (the model's input)"]
+    if len(x) >= max_rows:  # cut at the cap: the note that says so
         notes.append(note)
     return x.astype("float32"), y, notes

@@ -11,6 +11,26 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def brief(err: BaseException, limit: int = 160) -> str:
+    """An exception's message on one line, at most ``limit`` characters (its type's name
+    when it has none)."""
+    return (" ".join(str(err).split()) or type(err).__name__)[:limit]
+
+
+def error_text(err: BaseException, limit: int = 300) -> str:
+    """What went wrong, in one line: TensorFlow's graph errors put the cause after the
+    stack of the node that failed ("Detected at node ... File ... File ..."); that stack and
+    the trailing node names are left out, so the cause itself is what the user reads."""
+    lines = [line.strip() for line in str(err).splitlines()]
+    frames = [i for i, line in enumerate(lines) if line.startswith('File "')]
+    if frames:
+        head = [line for line in lines[:frames[0]] if line and not line.startswith("Detected at node")]
+        lines = head[:1] + lines[frames[-1] + 1:]
+    text = " ".join(line for line in lines if line and not line.startswith("[[")).strip()
+    text = text.split(" [Op:")[0]
+    return f"{type(err).__name__}: {' '.join(text.split())[:limit]}"
+
+
 class AutofixError(Exception):
     """Base class of autofix's own errors."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, brief
 
 #: how much of a text file the delimiter is sniffed from
 SNIFF_BYTES = 64 * 1024
@@ -35,6 +35,12 @@ class Table:
     target: str
     classes: list | None = None  # the text labels, in the order of their class ids
     notes: list = field(default_factory=list)
+
+
+def class_ids(classes) -> str:
+    """Labels with the class ids they are read as ("cat=0, dog=1")."""
+    shown = ", ".join(f"{name}={i}" for i, name in enumerate(classes[:SHOWN]))
+    return shown + (" ..." if len(classes) > SHOWN else "")
 
 
 def listed(columns) -> str:
@@ -70,7 +76,7 @@ def _read_csv(path: Path):
     except pd.errors.EmptyDataError:
         raise InputError("is an empty table (no header, no rows)", path=str(path)) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
-        raise InputError(f"is not a readable CSV table ({_short(err)})", path=str(path)) from None
+        raise InputError(f"is not a readable CSV table ({brief(err)})", path=str(path)) from None
 
 
 def _read_parquet(path: Path):
@@ -83,11 +89,7 @@ def _read_parquet(path: Path):
     try:
         return pd.read_parquet(path)
     except Exception as err:  # noqa: BLE001 - pyarrow's errors have no common base
-        raise InputError(f"is not a readable Parquet file ({_short(err)})", path=str(path)) from None
-
-
-def _short(err: BaseException) -> str:
-    return (" ".join(str(err).split()) or type(err).__name__)[:160]
+        raise InputError(f"is not a readable Parquet file ({brief(err)})", path=str(path)) from None
 
 
 def read_frame(path: str | Path, kind: str):
@@ -163,9 +165,8 @@ def table_arrays(frame, target: str, features=None, *, source: str | None = None
         classes = sorted(str(v) for v in labels.astype(str).unique())
         index = {name: i for i, name in enumerate(classes)}
         y = labels.astype(str).map(index).to_numpy(dtype="float64")
-        mapping = ", ".join(f"{name}={i}" for i, name in enumerate(classes[:SHOWN]))
-        notes.append(f"target {target!r} holds text labels, read as class ids: {mapping}"
-                     + (" ..." if len(classes) > SHOWN else ""))
+        notes.append(f"target {target!r} holds text labels, read as class ids: "
+                     f"{class_ids(classes)}")
     return Table(x=x, y=y, features=chosen, target=target, classes=classes, notes=notes)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import compiled_training, interrupts
+from .errors import error_text
 from ._tf import keras, tf
 from .setup import TrainingSetup, PROBABILISTIC_LOSSES
 from .train_log import StuckCheck, TrainLog, update_ratio
@@ -68,20 +69,6 @@ def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) 
         top = int(class_ids_of_classes(task).max()) if task.n_classes == 2 else 1
         return (ids == top).reshape(-1, 1).astype("float32")
     return ids.reshape(-1, 1).astype("float32")
-
-
-def error_text(err: BaseException, limit: int = 300) -> str:
-    """What went wrong, in one line: TensorFlow's graph errors put the cause after the
-    stack of the node that failed ("Detected at node ... File ... File ..."); that stack and
-    the trailing node names are left out, so the cause itself is what the user reads."""
-    lines = [line.strip() for line in str(err).splitlines()]
-    frames = [i for i, line in enumerate(lines) if line.startswith('File "')]
-    if frames:
-        head = [line for line in lines[:frames[0]] if line and not line.startswith("Detected at node")]
-        lines = head[:1] + lines[frames[-1] + 1:]
-    text = " ".join(line for line in lines if line and not line.startswith("[[")).strip()
-    text = text.split(" [Op:")[0]
-    return f"{type(err).__name__}: {' '.join(text.split())[:limit]}"
 
 
 def _make_watch():

@@ -15,7 +15,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, error_text
 
 
 def _module(source: str):
@@ -63,8 +63,8 @@ def import_user_code(sources) -> dict:
         except InputError:
             raise
         except Exception as err:  # noqa: BLE001 - the user's code raised: say what
-            raise InputError(f"--import {source}: importing it raised ({type(err).__name__}: "
-                             f"{' '.join(str(err).split())[:160]})") from None
+            raise InputError(f"--import {source}: importing it raised "
+                             f"({error_text(err, 160)})") from None
         for name, value in vars(module).items():
             if (inspect.isclass(value) or inspect.isfunction(value)) and \
                     getattr(value, "__module__", None) == module.__name__:

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import datasets, interrupts
 from ._tf import keras
-from .errors import InputError
+from .errors import InputError, error_text
 
 MONITOR_ROWS = 256
 
@@ -206,7 +206,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         except KeyboardInterrupt:
             raise
         except Exception as err:  # noqa: BLE001 - autofix's failure, not the user's script's
-            record.skipped = f"autofix failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}"
+            record.skipped = f"autofix failed: {error_text(err, 200)}"
         finally:
             self._busy = False
 
