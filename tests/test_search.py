@@ -187,6 +187,36 @@ def test_tiny_xor_is_repaired_and_judged_by_folds():
     assert "cross-validation" in report["fix"]["judged_by"]
 
 
+def test_the_model_judged_by_folds_is_refit_for_the_folds_median_epochs(monkeypatch):
+    """The model handed back trains on every row for the median of the epochs the folds'
+    early stopping chose, with no rows spared to stop it."""
+    from autofix import attempt as attempts
+    from autofix.candidate import Candidate
+    from autofix.engine import apply_policy
+    from autofix.strategies.base import registry
+
+    model, x, y = _xor(80)
+    problem, _ = prepare(model, x, y, epochs=20)
+    apply_policy(problem)  # the search's own policy: early stopping in every fold
+    runs = []
+    real = attempts.train_and_judge
+
+    def recorded(candidate, draft, fold, **kwargs):
+        result = real(candidate, draft, fold, **kwargs)
+        runs.append((len(fold.x), draft.setup.early_stopping, draft.setup.epochs, result.log))
+        return result
+
+    monkeypatch.setattr(attempts, "train_and_judge", recorded)
+    attempt = attempts.run_attempt(Candidate.of(["reinitialize_weights"]), problem, registry())
+    assert len(runs) == attempts.FOLDS + 1
+    folds, refit = runs[:-1], runs[-1]
+    assert all(early for _, early, _, _ in folds)
+    chosen = [log.best_epoch for _, _, _, log in folds]
+    assert refit[:3] == (len(x), False, int(np.median(chosen)))
+    assert attempt.params["epochs"] == int(np.median(chosen))
+    assert "cross-validation" in attempt.judged_by
+
+
 def test_tiny_noise_labels_stay_unrepairable():
     model, x, y = _xor(80, noise=True)
     assert autofix.repair(model, x, y, epochs=20).status == "unrepairable"
