@@ -15,6 +15,7 @@ from html import escape
 import numpy as np
 
 from .report import verdict_line
+from .script_edits import as_text
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -589,6 +590,9 @@ def render(result) -> str:
         f"<td>{_text(a.get('reason'))}</td></tr>"
         for i, a in enumerate(report["attempts"], 1)) or "<tr><td colspan=7>no attempts</td></tr>"
     base = report.get("baseline") or {}
+    edits = (report.get("fix") or {}).get("edits")
+    in_script = (f"<h2>The same repair in your own script</h2><p class='note'>x_train, y_train: "
+                 f"your arrays</p><pre>{escape(as_text(edits))}</pre>" if edits else "")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>autofix report</title>
 <style>{STYLE}</style></head><body>
 <h1>autofix report</h1>
@@ -598,6 +602,7 @@ def render(result) -> str:
 · {_fmt(report.get('seconds'), '.1f')} s · autofix {_text(report.get('autofix_version'))}</p>
 <h2>What autofix saw</h2>
 <table><tr><th>severity</th><th>code</th><th>message and evidence</th></tr>{findings}</table>
+{in_script}
 <h2>Training and predictions</h2><div class="figs">{figs}</div>
 <h2>Attempts</h2>
 <table><tr><th>#</th><th>strategies</th><th>{_text(report['metric'])}</th><th>verdict</th><th>epochs</th><th>seconds</th><th>why</th></tr>{attempts}</table>

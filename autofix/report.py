@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .findings import DATA_PROBLEMS, SHORT_OF_REFERENCE
+from .script_edits import as_text
 
 VERDICT = {
     "repaired": ("green", "REPAIRED"),
@@ -107,11 +108,16 @@ def print_report(report: dict, console: Console | None = None, *, quiet: bool = 
     style, title = VERDICT.get(report["status"], ("", ""))
     if quiet or not console.is_terminal:
         console.print(f"[bold {style}]{verdict_line(report)}[/]", highlight=False)
-        return
-    from rich.panel import Panel
+    else:
+        from rich.panel import Panel
 
-    console.print(Panel(verdict_line(report), title=title, border_style=style, expand=False),
-                  highlight=False)
+        console.print(Panel(verdict_line(report), title=title, border_style=style, expand=False),
+                      highlight=False)
+    edits = (report.get("fix") or {}).get("edits")
+    if edits and not quiet:
+        console.print("The same repair in your own script (x_train, y_train: your arrays):",
+                      style="bold", highlight=False)
+        console.print(as_text(edits), markup=False, highlight=False, soft_wrap=True)
 
 
 def html_summary(report: dict) -> str:
