@@ -22,7 +22,7 @@ from .interrupts import deferred_interrupts
 from .modelio import check_model, load_model
 from .problem import Problem, holdout_mode, split
 from .result import RepairResult
-from .script_edits import script_edits
+from .script_edits import edits_for
 from .setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units, setup_from_model
 from .strategies import registry
 from .training import predict
@@ -275,9 +275,7 @@ def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> R
         fix = {"strategies": list(best.candidate.strategies), "params": record["params"],
                "metric": best.metric, "model_path": None, "recovery": best.recovery,
                "judged_by": best.judged_by, "compiled": record.get("compiled")}
-        fix["edits"] = script_edits(problem.model, best.model, problem.setup, best.setup,
-                                    best_epoch=best.log.best_epoch if best.log else None,
-                                    strategies=best.candidate.strategies, params=best.params)
+        fix["edits"] = edits_for(problem, best, record)
         if best.recovery is not None and best.recovery < SHORT_OF_REFERENCE:
             findings.append(_below_reference(best, target, task.metric, len(attempts), clock))
     else:  # nothing proven: the model handed back is the user's own, unchanged

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 from ._tf import keras
-from .errors import InputError, existing_file
+from .errors import InputError, error_text, existing_file
 
 
 def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = None,
@@ -49,8 +49,7 @@ def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = N
                 notes.append(note)
     if not isinstance(model, k.Model):
         raise InputError("does not hold a Keras model", path=path)
-    check_model(model, source=path)
-    return model
+    return check_model(model, source=path)
 
 
 SAVE_HINT = 'MODEL is a file written by model.save("model.keras") (or a legacy .h5)'
@@ -110,8 +109,10 @@ def _missing_class_error(path: str, name: str, what: str) -> InputError:
     if what == "class" and name == _top_class_name(path):
         return InputError(
             f"is a subclassed model (class '{name}'), which Keras cannot rebuild without its "
-            "Python code (--unsafe-load does not help); autofix repairs functional and "
-            "Sequential models: rebuild it from keras.Input and built-in layers",
+            "Python code (--unsafe-load does not help); name the file or module that defines "
+            "it with --import my_models.py (it runs that code; the class needs "
+            "@keras.saving.register_keras_serializable and a get_config), or in Python pass "
+            "the model itself to autofix.repair",
             path=path,
         )
     return InputError(
@@ -250,14 +251,50 @@ def _loss_from_config(spec):
 
 
 def check_model(model, *, source: str | None = None):
-    """Refuse models autofix cannot work on (several inputs or outputs, not built)."""
-    if not getattr(model, "built", False) or not getattr(model, "inputs", None):
-        raise InputError("the model is not built: give its input shape (keras.Input(shape=...))", path=source)
+    """The model autofix works on: ``model`` itself when it is a Sequential or Functional
+    model, a Functional view of a built subclassed model (see :func:`functional_view`), or
+    one :class:`InputError` line (not built, several inputs or outputs)."""
+    if not getattr(model, "built", False):
+        raise InputError("the model is not built: give it an input shape (keras.Input(shape=...) "
+                         "as its first layer, model.build((None, features)), or call it once on "
+                         "a batch: model(x[:1]))", path=source)
+    if not getattr(model, "inputs", None):
+        model = functional_view(model, source=source)
     if len(model.inputs) != 1:
         raise InputError(f"the model has {len(model.inputs)} inputs; autofix repairs single-input models", path=source)
     if len(model.outputs) != 1:
         raise InputError(f"the model has {len(model.outputs)} outputs; autofix repairs single-output models", path=source)
     return model
+
+
+def is_graph_model(layer) -> bool:
+    """A Sequential or Functional model (a graph of layers autofix can read), not a
+    subclassed one (whose ``call`` is code)."""
+    return isinstance(layer, keras().Model) and bool(getattr(layer, "inputs", None))
+
+
+def functional_view(model, *, source: str | None = None):
+    """A built subclassed ``keras.Model`` as a Functional model of one layer, itself: its
+    input shape comes from its build config, its compile settings are copied, and its
+    weights are its own (nothing is changed on it). Cloning that view rebuilds the subclass
+    from its ``get_config``, so the repair can re-initialize and retrain it, put layers
+    before it (normalization) and after it (target scaling), and change its training; what
+    lies inside its ``call`` cannot be edited layer by layer."""
+    k = keras()
+    shape = (model.get_build_config() or {}).get("input_shape")
+    if not shape or not isinstance(shape, (list, tuple)) or isinstance(shape[0], (list, tuple, dict)):
+        raise InputError(f"the subclassed model {type(model).__name__} was built on several "
+                         "inputs; autofix repairs single-input models", path=source)
+    inputs = k.Input(shape=tuple(shape[1:]), name="inputs")
+    try:
+        view = k.Model(inputs, model(inputs), name=model.name)
+    except Exception as err:  # noqa: BLE001 - the user's call() decides what can be traced
+        raise InputError(f"the subclassed model {type(model).__name__} cannot be called on a "
+                         f"symbolic input ({error_text(err)})", path=source) from None
+    if getattr(model, "compiled", False) and getattr(model, "optimizer", None) is not None:
+        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+        view.compile(optimizer=optimizer, loss=model.loss)
+    return view
 
 
 def _umask_mode() -> int:
@@ -493,7 +530,7 @@ def reads_ids(model) -> bool:
         first = any(id(p) in start for p in graph.get(id(layer), []))
         if first and type(layer).__name__ in ID_LAYERS:
             return True
-        if first and isinstance(layer, keras().Model) and reads_ids(layer):
+        if first and is_graph_model(layer) and reads_ids(layer):
             return True
     return False
 
@@ -533,8 +570,8 @@ def output_parameter_layer(model):
     layer = output_layer(model)
     chain = [layer, *single_parent_chain(layer)]
     for candidate in chain:
-        if isinstance(candidate, keras().Model):
-            return output_parameter_layer(candidate)
+        if isinstance(candidate, keras().Model):  # a subclassed model's insides are its own
+            return output_parameter_layer(candidate) if is_graph_model(candidate) else None
         if _learnable(candidate):
             return candidate
     return None

@@ -36,6 +36,25 @@ SHOWN = ("units", "filters", "kernel_size", "rate", "activation", "use_bias",
 POSITIONAL = ("units", "filters", "rate")
 
 
+def edits_for(problem, best, record: dict) -> list[dict]:
+    """The edits from the user's model (``problem``) to the attempt ``best`` (``record``: its
+    report entry, which is all an attempt trained by a distributed worker brings back)."""
+    after = best.setup
+    if after is None:  # a worker's attempt: its setup as its record gives it
+        compiled, params = record.get("compiled") or {}, record.get("params") or {}
+        changes = {"optimizer": compiled.get("optimizer"),
+                   "learning_rate": compiled.get("learning_rate", params.get("learning_rate")),
+                   "loss": compiled.get("loss", params.get("loss")),
+                   "from_logits": compiled.get("from_logits"), "clipnorm": compiled.get("clipnorm"),
+                   "epochs": params.get("epochs"), "batch_size": params.get("batch_size"),
+                   "class_weight": params.get("class_weight")}
+        after = problem.candidate_setup.replace(
+            **{k: v for k, v in changes.items() if v is not None})
+    return script_edits(problem.model, best.model, problem.setup, after,
+                        best_epoch=record.get("best_epoch"), strategies=best.candidate.strategies,
+                        params=record.get("params"))
+
+
 def script_edits(original, fixed, before_setup, after_setup, *, best_epoch=None,
                  strategies=(), params=None) -> list[dict]:
     """The edits that turn the user's code (``original`` trained with ``before_setup``)
