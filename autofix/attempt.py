@@ -103,6 +103,16 @@ def _failed(candidate: Candidate, err: Exception, started: float) -> Attempt:
     return attempt
 
 
+def _build(candidate: Candidate, problem: Problem, registry, started: float):
+    """(the candidate's draft, None), or (None, the failed attempt) when a strategy raises."""
+    try:
+        return build(candidate, problem, registry), None
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
+        return None, _failed(candidate, err, started)
+
+
 def _share_of(problem: Problem, share: float | None) -> float | None:
     """``share`` of the time left before ``problem.deadline``, as a deadline."""
     if share is None or problem.deadline is None:
@@ -119,12 +129,9 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
     if problem.holdout == "folds":
         return _run_folds(candidate, problem, registry, deadline=deadline, share=share)
     started = time.monotonic()
-    try:
-        draft = build(candidate, problem, registry)
-    except KeyboardInterrupt:
-        raise
-    except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
-        return _failed(candidate, err, started)
+    draft, failed = _build(candidate, problem, registry, started)
+    if failed:
+        return failed
     deadline = deadline or _share_of(problem, share)
     attempt = train_and_judge(candidate, draft, problem, deadline=deadline, started=started)
     if problem.holdout == "none":
@@ -223,12 +230,9 @@ def _run_folds(candidate: Candidate, problem: Problem, registry, *,
 
     for i, (train, test) in enumerate(splits):
         fold = problem.with_rows(x[train], y[train], x[test], y[test])
-        try:
-            draft = build(candidate, fold, registry)
-        except KeyboardInterrupt:
-            raise
-        except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
-            return _failed(candidate, err, started)
+        draft, failed = _build(candidate, fold, registry, started)
+        if failed:
+            return failed
         trial = train_and_judge(candidate, draft, fold, deadline=until(len(splits) - i + 1))
         if trial.verdict is None or trial.val_pred is None:
             trial.seconds = time.monotonic() - started
@@ -242,12 +246,9 @@ def _run_folds(candidate: Candidate, problem: Problem, registry, *,
     task, labels = draft.task_for(problem.task), draft.labels(y)
     pooled = judge(task, labels, labels, predictions)
     everything = problem.with_rows(x, y, x, y)
-    try:
-        draft = build(candidate, everything, registry)
-    except KeyboardInterrupt:
-        raise
-    except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
-        return _failed(candidate, err, started)
+    draft, failed = _build(candidate, everything, registry, started)
+    if failed:
+        return failed
     if len(stopped_at) == len(splits):
         draft.setup = draft.setup.replace(epochs=int(np.median(stopped_at)), early_stopping=False)
     final = train_and_judge(candidate, draft, everything, deadline=until(1))

@@ -47,41 +47,29 @@ def _run(script: str, x_train, y_train):
     return space["model"]
 
 
+def _script(layers: str, learning_rate: str = "0.001") -> str:
+    """A user's training script: the model built from ``layers`` after an 8-feature Input."""
+    return f"""keras.utils.set_random_seed(0)
+# build the model
+model = keras.Sequential([
+    keras.Input(shape=(8,)),
+{layers}
+])
+model.compile(optimizer=keras.optimizers.Adam(learning_rate={learning_rate}), loss="mean_squared_error")
+model.fit(x_train, y_train, epochs=20, batch_size=32)
+"""
+
+
+HIDDEN = '    keras.layers.Dense(32, activation="relu"),'
 SCRIPTS = {
     # inputs on wildly different scales
-    "unscaled_inputs": ("""keras.utils.set_random_seed(0)
-# build the model
-model = keras.Sequential([
-    keras.Input(shape=(8,)),
-    keras.layers.Dense(32, activation="relu"),
-    keras.layers.Dense(32, activation="relu"),
-    keras.layers.Dense(1),
-])
-model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="mean_squared_error")
-model.fit(x_train, y_train, epochs=20, batch_size=32)
-""", dict(scales=[1, 1e3, 1e4, 1e2, 1, 1e5, 10, 1e3])),
+    "unscaled_inputs": (_script(f"{HIDDEN}\n{HIDDEN}\n    keras.layers.Dense(1),"),
+                        dict(scales=[1, 1e3, 1e4, 1e2, 1, 1e5, 10, 1e3])),
     # a ReLU head on targets that are mostly negative
-    "relu_head": ("""keras.utils.set_random_seed(0)
-# build the model
-model = keras.Sequential([
-    keras.Input(shape=(8,)),
-    keras.layers.Dense(32, activation="relu"),
-    keras.layers.Dense(1, activation="relu"),
-])
-model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="mean_squared_error")
-model.fit(x_train, y_train, epochs=20, batch_size=32)
-""", dict(shift=-2.0)),
+    "relu_head": (_script(f'{HIDDEN}\n    keras.layers.Dense(1, activation="relu"),'),
+                  dict(shift=-2.0)),
     # a learning rate far too low to move the weights
-    "tiny_learning_rate": ("""keras.utils.set_random_seed(0)
-# build the model
-model = keras.Sequential([
-    keras.Input(shape=(8,)),
-    keras.layers.Dense(32, activation="relu"),
-    keras.layers.Dense(1),
-])
-model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-07), loss="mean_squared_error")
-model.fit(x_train, y_train, epochs=20, batch_size=32)
-""", dict()),
+    "tiny_learning_rate": (_script(f"{HIDDEN}\n    keras.layers.Dense(1),", "1e-07"), dict()),
 }
 
 
