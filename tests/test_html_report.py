@@ -54,6 +54,9 @@ def test_page_embeds_its_figures(page):
         assert base64.b64decode(data)[:8] == PNG
     assert "output_activation_mismatch" in page and "repaired with swap_output_activation" in page
     assert "http://" not in page and "https://" not in page  # self-contained
+    # the same repair as edits to the user's script, the output layer's constructor included
+    assert "The same repair in your own script" in page
+    assert "+ keras.layers.Dense(1)" in page
 
 
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
