@@ -331,6 +331,13 @@ def run(
 
     def heard(fit):
         console.print(f"autofix: {fit.line()}", highlight=False, soft_wrap=True)
+        edits = ((fit.report or {}).get("fix") or {}).get("edits")
+        if edits and not quiet:
+            from .script_edits import as_text
+
+            console.print("the same repair in your script (x_train, y_train: the arrays this "
+                          "fit trained on):\n" + as_text(edits), markup=False, highlight=False,
+                          soft_wrap=True)
 
     failed = interrupted = False
     own_code = None

@@ -53,6 +53,9 @@ def test_a_collapsed_fit_is_repaired_beside_the_untouched_script(tmp_path):
     assert payload["status"] == "repaired"
     assert payload["fix"]["model_path"] == str(fixed)
     assert "fit #1 (sequential" in result.stderr and "repaired with" in result.stderr
+    assert "the same repair in your script" in result.stderr  # the edits, after the fit's line
+    assert payload["fix"]["edits"] and all(e["after"].splitlines()[0] in result.stderr
+                                         for e in payload["fix"]["edits"])
     assert script.read_bytes() == before
     import keras
 
