@@ -267,6 +267,20 @@ def check_model(model, *, source: str | None = None):
     return model
 
 
+def normalizes_its_input(model) -> bool:
+    """Whether the first layer after the model's input is a Normalization that changes it
+    (adapted, or given a mean and variance): the model already standardizes its input."""
+    import numpy as np
+
+    first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
+    if is_graph_model(first):
+        return normalizes_its_input(first)
+    if type(first).__name__ != "Normalization" or getattr(first, "mean", None) is None:
+        return False
+    mean, variance = np.asarray(first.mean), np.asarray(first.variance)
+    return not (np.allclose(mean, 0) and np.allclose(variance, 1))
+
+
 def is_graph_model(layer) -> bool:
     """A Sequential or Functional model (a graph of layers autofix can read), not a
     subclassed one (whose ``call`` is code)."""

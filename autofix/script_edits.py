@@ -25,6 +25,7 @@ import re
 import numpy as np
 
 from ._tf import keras
+from .modelio import is_graph_model
 
 NORMALIZATION = "autofix_normalization"
 UNSCALE = "autofix_unscale_targets"
@@ -50,16 +51,19 @@ def edits_for(problem, best, record: dict) -> list[dict]:
                    "class_weight": params.get("class_weight")}
         after = problem.candidate_setup.replace(
             **{k: v for k, v in changes.items() if v is not None})
+    folds = "cross-validation" in (record.get("judged_by") or "")
     return script_edits(problem.model, best.model, problem.setup, after,
-                        best_epoch=record.get("best_epoch"), strategies=best.candidate.strategies,
+                        best_epoch=record.get("best_epoch"), epochs_run=record.get("epochs"),
+                        folds=folds, strategies=best.candidate.strategies,
                         params=record.get("params"))
 
 
 def script_edits(original, fixed, before_setup, after_setup, *, best_epoch=None,
-                 strategies=(), params=None) -> list[dict]:
+                 epochs_run=None, folds=False, strategies=(), params=None) -> list[dict]:
     """The edits that turn the user's code (``original`` trained with ``before_setup``)
     into the repair (``fixed`` trained with ``after_setup``; ``best_epoch``: the epoch early
-    stopping kept, if it stopped the run)."""
+    stopping kept, ``epochs_run``: the epochs it trained; ``folds``: it was judged by
+    cross-validation, and refit for the folds' median epoch)."""
     params = params or {}
     core = _core(fixed)
     edits = [*_input_edits(original, fixed), *_layer_edits(original, core)]
@@ -73,7 +77,8 @@ def script_edits(original, fixed, before_setup, after_setup, *, best_epoch=None,
     compile_edit = _compile_edit(before_setup, after_setup)
     if compile_edit:
         edits.append(compile_edit)
-    edits += _fit_edits(before_setup, after_setup, best_epoch, unscale, params)
+    epochs = _epochs(after_setup, best_epoch, epochs_run, folds)
+    edits += _fit_edits(before_setup, after_setup, epochs, unscale, params)
     return edits
 
 
@@ -105,22 +110,26 @@ def _input_edits(original, fixed) -> list[dict]:
         return []
     shape = tuple(original.inputs[0].shape[1:]) if getattr(original, "inputs", None) else None
     first = f"keras.Input(shape={shape!r})" if shape is not None else "keras.Input(...)"
-    sequential = isinstance(original, keras().Sequential)
-    return [{
-        "where": "model",
-        "change": "standardize the inputs inside the model: a Normalization layer adapted "
-                  "on the training inputs, right after the Input"
-                  + ("" if sequential else " (Functional: h = normalizer(inputs))"),
-        "setup": "normalizer = keras.layers.Normalization()\nnormalizer.adapt(x_train)",
-        "before": first if sequential else None,
-        "after": f"{first},\nnormalizer" if sequential else "h = normalizer(inputs)",
-    }]
+    edit = {"where": "model", "setup": "normalizer = keras.layers.Normalization()\n"
+                                       "normalizer.adapt(x_train)"}
+    if isinstance(original, keras().Sequential):
+        return [{**edit, "change": "standardize the inputs inside the model: a Normalization "
+                 "layer adapted on the training inputs, right after the Input",
+                 "before": f"{first},", "after": f"{first},\nnormalizer,"}]
+    inner = [layer for layer in original.layers if type(layer).__name__ != "InputLayer"]
+    if len(inner) == 1 and isinstance(inner[0], keras().Model) and not is_graph_model(inner[0]):
+        return [{**edit, "change": f"standardize the inputs: a Normalization layer adapted on the "
+                 f"training inputs, in front of your {type(inner[0]).__name__}", "before": None,
+                 "after": f"model = keras.Sequential([{first}, normalizer, model])"}]
+    return [{**edit, "change": "standardize the inputs inside the model: a Normalization layer "
+             "adapted on the training inputs, applied to the Input before the first layer",
+             "before": None, "after": "h = normalizer(inputs)  # then the first layer takes h"}]
 
 
 def _layer_edits(original, core) -> list[dict]:
     edits = []
     fixed_layers = {layer.name: layer for layer in _flat(core)}
-    layers = list(_flat(original))
+    layers = [layer for layer in _flat(original) if type(layer).__name__ != "InputLayer"]
     for i, layer in enumerate(layers, 1):
         new = fixed_layers.get(layer.name)
         if new is None:
@@ -251,8 +260,19 @@ def _compile_edit(before, after) -> dict | None:
             "before": old if before.compiled else None, "after": new}
 
 
-def _fit_edits(before, after, best_epoch, unscale, params) -> list[dict]:
-    epochs = int(best_epoch) if after.early_stopping and best_epoch else int(after.epochs)
+def _epochs(after, best_epoch, epochs_run, folds) -> tuple[int, str]:
+    """(the epochs the fixed model trained, where that number comes from)."""
+    if folds:
+        return int(after.epochs), " (the median of the epochs early stopping kept in 5 folds)"
+    if after.early_stopping and best_epoch:
+        return int(best_epoch), " (the epoch autofix's early stopping kept)"
+    if after.early_stopping and epochs_run:
+        return int(epochs_run), " (trained until early stopping ended the run)"
+    return int(after.epochs), ""
+
+
+def _fit_edits(before, after, epochs_and_why, unscale, params) -> list[dict]:
+    epochs, why = epochs_and_why
     y = "y_train"
     edits = []
     setup_lines = []
@@ -271,9 +291,7 @@ def _fit_edits(before, after, best_epoch, unscale, params) -> list[dict]:
     if new != old:
         what = []
         if epochs != int(before.epochs):
-            what.append(f"epochs {int(before.epochs)} -> {epochs}"
-                        + (" (the epoch autofix's early stopping kept)" if after.early_stopping
-                           and best_epoch else ""))
+            what.append(f"epochs {int(before.epochs)} -> {epochs}{why}")
         if int(after.batch_size) != int(before.batch_size):
             what.append(f"batch_size {int(before.batch_size)} -> {int(after.batch_size)}")
         if extra:

@@ -125,14 +125,14 @@ ADAPTED_LAYERS = {"Normalization", "Discretization", "IntegerLookup", "StringLoo
                   "TextVectorization", "CategoryEncoding", "Hashing"}
 
 
-def keep_fixed_weights(source, target, skip=(), *, refreeze: bool = True,
+def keep_fixed_weights(source, target, skip=(), *, refreeze: bool = True, frozen_too: bool = True,
                        _frozen: bool = False) -> list[str]:
     """Copy the weights training never moves from ``source`` onto the layers of the same
     name in ``target`` (where the shapes still match): those of frozen layers (a pretrained
     feature extractor set ``trainable=False``, nested models' layers included), kept frozen
     unless ``refreeze`` is False, and the adapted state of preprocessing layers (a
     Normalization's mean and variance). Top-level layers named in ``skip`` keep their fresh
-    weights. Returns the names copied."""
+    weights; ``frozen_too=False`` copies the adapted state only. Returns the names copied."""
     model_class = keras().Model
     by_name = {layer.name: layer for layer in target.layers}
     copied = []
@@ -140,9 +140,10 @@ def keep_fixed_weights(source, target, skip=(), *, refreeze: bool = True,
         twin = by_name.get(layer.name)
         if twin is None or layer.name in skip:
             continue
-        frozen = _frozen or not layer.trainable
+        frozen = (_frozen or not layer.trainable) and frozen_too
         if isinstance(layer, model_class) and isinstance(twin, model_class):
-            copied += keep_fixed_weights(layer, twin, (), refreeze=refreeze, _frozen=frozen)
+            copied += keep_fixed_weights(layer, twin, (), refreeze=refreeze, frozen_too=frozen_too,
+                                         _frozen=frozen)
             continue
         adapted = type(layer).__name__ in ADAPTED_LAYERS
         if not (frozen or adapted) or not layer.weights:
@@ -151,6 +152,11 @@ def keep_fixed_weights(source, target, skip=(), *, refreeze: bool = True,
         if [w.shape for w in weights] != [tuple(v.shape) for v in twin.weights]:
             continue
         twin.set_weights(weights)
+        if adapted and hasattr(twin, "finalize_state"):
+            # a Normalization computes the mean and variance it applies from its adapted
+            # state in finalize_state() (as loading a saved model does); set_weights alone
+            # leaves it applying the mean 0 and variance 1 it was built with
+            twin.finalize_state()
         if frozen and refreeze:
             twin.trainable = False
         copied.append(layer.name)

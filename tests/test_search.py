@@ -240,6 +240,9 @@ def test_three_rows_are_answered_and_judged_on_their_training_rows():
 # -- what training never moves is kept ---------------------------------------------------------
 
 def test_candidates_keep_an_adapted_normalization_and_frozen_pretrained_layers():
+    from autofix.candidate import Candidate, build
+    from autofix.strategies.base import registry
+
     x, y = _smooth(300)
     x = x * 100 + 50
     norm = keras.layers.Normalization(name="norm")
@@ -251,6 +254,16 @@ def test_candidates_keep_an_adapted_normalization_and_frozen_pretrained_layers()
     problem, _ = prepare(model, x, y, epochs=5)
     core = Draft.fresh(problem).core
     np.testing.assert_allclose(core.get_layer("norm").get_weights()[0], norm.get_weights()[0])
+    # and applies them: the clone's normalization of x is the user's (not mean 0, variance 1)
+    np.testing.assert_allclose(np.asarray(core.get_layer("norm")(x[:20])), np.asarray(norm(x[:20])),
+                               rtol=1e-5, atol=1e-5)
+    for name in ("reinitialize_weights", "rebuild", "normalize_inputs"):  # clones of the core
+        draft = build(Candidate.of([name]), problem, registry())
+        inner = next(layer for layer in draft.core._flatten_layers() if layer.name == "norm")
+        np.testing.assert_allclose(np.asarray(inner(x[:20])), np.asarray(norm(x[:20])),
+                                   rtol=1e-5, atol=1e-5)
+        # the model's own Normalization does it: no second one in front of it
+        assert not draft.preprocess, name
     np.testing.assert_array_equal(core.get_layer("pretrained").get_weights()[0],
                                   base.get_weights()[0])
     assert not core.get_layer("pretrained").trainable

@@ -63,6 +63,9 @@ def test_a_built_subclassed_model_is_repaired_in_python(regressor_class):
     result = autofix.repair(model, x[:800], y[:800], epochs=5)
     assert result.status == "repaired", result.report()["attempts"]
     assert "normalize_inputs" in result.fix["strategies"]
+    # the edit for the user's script wraps their model: it has no Input line to edit
+    assert ("model = keras.Sequential([keras.Input(shape=(5,)), normalizer, model])"
+            in [e["after"] for e in result.fix["edits"]])
     assert any(isinstance(layer, Regressor) for layer in result.model._flatten_layers())
     assert r2_score(y[800:], result.model.predict(x[800:], verbose=0)[:, 0]) > 0.8
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))

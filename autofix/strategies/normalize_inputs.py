@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._tf import keras
-from ..modelio import reads_ids
+from ..modelio import normalizes_its_input, reads_ids
 from .base import Strategy, register
 
 LAYER_NAME = "autofix_normalization"
@@ -22,6 +22,11 @@ class NormalizeInputs(Strategy):
             return  # already normalized by a strategy before it in the candidate (rebuild)
         if reads_ids(draft.core):
             # ids (an Embedding's input) have no scale: normalizing them breaks the lookup
+            draft.params["normalized"] = False
+            return
+        if normalizes_its_input(draft.core):
+            # the model's own Normalization (kept adapted) already does it: a second one in
+            # front would feed it standardized rows it was not adapted on
             draft.params["normalized"] = False
             return
         norm = keras().layers.Normalization(axis=-1, name=LAYER_NAME)

@@ -14,8 +14,8 @@ import numpy as np
 
 from .._tf import keras
 from ..modelio import activation_name
-from ..surgery import (RELU_LIKE, clone_changing, clone_model, output_head, rebuild_layer,
-                       wanted_output)
+from ..surgery import (RELU_LIKE, clone_changing, clone_model, keep_fixed_weights, output_head,
+                       rebuild_layer, wanted_output)
 from .base import Strategy, register
 from .change_loss import ChangeLoss
 from .normalize_inputs import NormalizeInputs
@@ -159,6 +159,7 @@ class Rebuild(Strategy):
             user, clone_function=lambda layer: fresh_layer(layer, relu_blocks, head),
             recursive=True)
         draft.core.trainable = True  # Keras sets it on every layer, nested ones included
+        keep_fixed_weights(user, draft.core, frozen_too=False)  # an adapted Normalization stays
         changes += ["fresh init", "all layers trainable"]
 
         SwapOutputActivation().apply(draft, problem)
