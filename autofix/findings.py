@@ -32,6 +32,7 @@ CODES = {
     "below_reference": "the repair works but recovers less than 90% of what a reference model reaches",
     "frozen_layers": "layers set trainable=False keep their random start: the model cannot learn",
     "narrow_bottleneck": "a hidden layer narrower than the output needs squeezes what reaches it",
+    "heavy_dropout": "dropout rates so high that too little of each layer's output gets through to learn",
 }
 
 #: a repair handed back below this share of the reference's gain over the constant baseline

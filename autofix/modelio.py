@@ -267,6 +267,33 @@ def check_model(model, *, source: str | None = None):
     return model
 
 
+#: the config keys that hold a dropout rate (Dropout and its kin: ``rate``; recurrent layers:
+#: ``dropout``, ``recurrent_dropout``)
+DROPOUT_KEYS = ("rate", "dropout", "recurrent_dropout")
+#: a dropout rate at or above this is heavy: at least half of what reaches the layer is dropped
+HEAVY_DROPOUT = 0.5
+
+
+def dropout_rates(model) -> dict[str, float]:
+    """{layer name: its highest dropout rate} for the layers of ``model`` (nested graph
+    models included) that drop anything."""
+    found = {}
+    for layer in model.layers:
+        if is_graph_model(layer):
+            found.update(dropout_rates(layer))
+            continue
+        try:
+            config = layer.get_config()
+        except Exception:  # noqa: BLE001 - a layer that cannot describe itself drops nothing we know
+            continue
+        dropout = "Dropout" in type(layer).__name__ or is_recurrent(layer)
+        rates = [float(config[key]) for key in DROPOUT_KEYS
+                 if dropout and isinstance(config.get(key), (int, float)) and config[key] > 0]
+        if rates:
+            found[layer.name] = max(rates)
+    return found
+
+
 def normalizes_its_input(model) -> bool:
     """Whether the first layer after the model's input is a Normalization that changes it
     (adapted, or given a mean and variance): the model already standardizes its input."""

@@ -434,6 +434,18 @@ def frozen_layers(k, rng, n):
     return model, x, y, 30, 32
 
 
+@scenario("heavy_dropout", "Dropout(0.9) after each of 3 hidden layers of a 3-class MLP: too little "
+          "gets through to learn", expect_codes=("heavy_dropout",),
+          reference=_correct_mlp(3, "softmax", "sparse_categorical_crossentropy", depth=3))
+def heavy_dropout(k, rng, n):
+    x, y = _blobs(rng, n, classes=3, d=6, spread=1.5)
+    hidden = [[k.layers.Dense(32, activation="relu"), k.layers.Dropout(0.9)] for _ in range(3)]
+    model = k.Sequential([k.Input(shape=(6,)), *[layer for pair in hidden for layer in pair],
+                          k.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model, x, y, 20, 32
+
+
 @scenario("narrow_bottleneck", "a Dense(1) hidden layer in front of a 10-class softmax on digits",
           expect_codes=("narrow_bottleneck",),
           reference=_correct_mlp(10, "softmax", "sparse_categorical_crossentropy"))

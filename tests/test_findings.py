@@ -31,6 +31,7 @@ BROKEN = {
     "no_signal": "noise_labels",
     "frozen_layers": "frozen_layers",
     "narrow_bottleneck": "narrow_bottleneck",
+    "heavy_dropout": "heavy_dropout",
 }
 
 
@@ -225,3 +226,23 @@ def test_narrow_bottleneck_is_quiet_when_the_narrow_model_learns():
     model = _trained([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(2),
                       keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)], x, y)
     assert "narrow_bottleneck" not in codes(_static(model, x, y).findings)
+
+
+def test_heavy_dropout_is_quiet_on_a_model_that_learns_under_dropout():
+    """Dropout 0.5 on a regression it still learns: a regularized model, nothing to lower."""
+    import keras
+
+    x, y = _regression_signal()
+    model = _trained([keras.layers.Dense(64, activation="relu"), keras.layers.Dropout(0.5),
+                      keras.layers.Dense(1)], x, y)
+    assert "heavy_dropout" not in codes(_static(model, x, y).findings)
+
+
+def test_heavy_dropout_names_recurrent_dropout_too():
+    import keras
+
+    from autofix.modelio import dropout_rates
+
+    model = keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(4, recurrent_dropout=0.8),
+                              keras.layers.Dropout(0.1), keras.layers.Dense(1)])
+    assert dropout_rates(model) == {model.layers[0].name: 0.8, model.layers[1].name: 0.1}

@@ -161,6 +161,7 @@ def static_diagnosis(problem: Problem) -> Diagnosis:
         found += model_checks.label_encoding(model, task, problem.setup)
         found += model_checks.frozen_layers(model, problem)
         found += model_checks.narrow_bottleneck(model, problem)
+        found += model_checks.heavy_dropout(model, problem)
     found += model_checks.symmetric_init(model)
     found += model_checks.dead_units(model, x_sample)
     if "symmetric_init" not in codes(found):

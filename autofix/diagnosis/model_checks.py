@@ -453,6 +453,34 @@ def frozen_layers(model, problem) -> list[Finding]:
     )]
 
 
+#: a heavy dropout rate (modelio.HEAVY_DROPOUT) is a warning when the model does not learn,
+#: and at or above this an error: most of what each layer passes on is dropped
+HEAVY_DROPOUT_ERROR = 0.75
+
+
+def heavy_dropout(model, problem) -> list[Finding]:
+    """Dropout layers (and recurrent layers' ``dropout``/``recurrent_dropout``) that drop at
+    least half of what passes, while the model does not learn. A model that learns under
+    heavy dropout is left alone."""
+    from ..modelio import HEAVY_DROPOUT, dropout_rates
+
+    heavy = {name: rate for name, rate in dropout_rates(model).items() if rate >= HEAVY_DROPOUT}
+    if not heavy:
+        return []
+    underfit, why = _underfits(problem)
+    if not underfit:
+        return []
+    top = max(heavy.values())
+    severity = "error" if top >= HEAVY_DROPOUT_ERROR else "warning"
+    names = ", ".join(f"'{name}' {rate:g}" for name, rate in list(heavy.items())[:8])
+    return [Finding(
+        "heavy_dropout", severity,
+        f"dropout drops {top:.0%} of what reaches it ({names}), and the model does not learn "
+        f"({why['why']}); lower the rates (0.1-0.3 is usual)",
+        {"dropout_rates": heavy, "underfits": underfit, **why},
+    )]
+
+
 def narrow_bottleneck(model, problem) -> list[Finding]:
     """A hidden layer that every path to the output passes through and that is narrower
     than the output (a Dense(2) in front of 10 classes), or at most two wide on an input

@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     fix_vanishing_gradients,
     normalize_inputs,
     rebuild,
+    reduce_dropout,
     reinitialize_weights,
     rescale_targets,
     retrain,

@@ -17,6 +17,7 @@ from ..modelio import activation_name
 from ..surgery import (RELU_LIKE, clone_changing, clone_model, keep_fixed_weights, output_head,
                        rebuild_layer, wanted_output)
 from .base import Strategy, register
+from .reduce_dropout import lowered_rates
 from .change_loss import ChangeLoss
 from .normalize_inputs import NormalizeInputs
 from .reinitialize_weights import fresh_initializers
@@ -103,6 +104,7 @@ def fresh_layer(layer, relu_blocks: set = frozenset(), head: str | None = None):
             changes[key] = default
     if "trainable" in config:
         changes["trainable"] = True
+    changes.update(lowered_rates(layer))  # a textbook model drops 0.2, not 0.9
     return rebuild_layer(layer, **changes)
 
 
