@@ -10,6 +10,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from ._tf import keras
 from .errors import InputError, error_text, existing_file
 
@@ -297,8 +299,6 @@ def dropout_rates(model) -> dict[str, float]:
 def normalizes_its_input(model) -> bool:
     """Whether the first layer after the model's input is a Normalization that changes it
     (adapted, or given a mean and variance): the model already standardizes its input."""
-    import numpy as np
-
     first = next((layer for layer in model.layers if type(layer).__name__ != "InputLayer"), None)
     if is_graph_model(first):
         return normalizes_its_input(first)
