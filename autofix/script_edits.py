@@ -67,7 +67,7 @@ def script_edits(original, fixed, before_setup, after_setup, *, best_epoch=None,
     params = params or {}
     core = _core(fixed)
     edits = [*_input_edits(original, fixed), *_layer_edits(original, core)]
-    if "reinitialize_weights" in strategies and not any(
+    if {"reinitialize_weights", "retrain"} & set(strategies) and not any(
             "initializer" in e["after"] for e in edits if e["where"] == "model"):
         edits.append({"where": "model", "change": "start from freshly initialized weights: "
                       "build the model anew instead of reusing the weights it holds (no "
@@ -226,7 +226,11 @@ def optimizer_code(setup) -> str:
     that differ from the optimizer's defaults included)."""
     optimizer = setup.make_optimizer()
     cls = type(optimizer)
-    config, default = optimizer.get_config(), cls().get_config()
+    try:
+        default = cls().get_config()
+    except Exception:  # noqa: BLE001 - an optimizer of the user's own that needs arguments
+        default = {}
+    config = optimizer.get_config()
     args = [f"learning_rate={_number(setup.learning_rate)}"]
     for key in sorted(config):
         if key in ("name", "learning_rate") or config[key] == default.get(key):

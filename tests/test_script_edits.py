@@ -8,7 +8,7 @@ import pytest
 
 import autofix
 from autofix.judge import judge
-from autofix.script_edits import as_text, compile_code, script_edits
+from autofix.script_edits import as_text, compile_code, optimizer_code, script_edits
 from autofix.setup import TrainingSetup
 from autofix.task import infer_task
 
@@ -131,3 +131,22 @@ def test_early_stopping_gives_the_epoch_it_kept_and_target_scaling_its_rescaling
     assert edits[1]["after"] == "model.fit(x_train, (y_train - y_mean) / y_std, epochs=57, batch_size=32)"
     assert "y_mean, y_std = np.array(-1), np.array(2.5)" in edits[1]["setup"]
     assert "Rescaling(scale=y_std, offset=y_mean)" in edits[2]["after"]
+
+
+def test_retraining_from_fresh_weights_says_so_and_a_custom_optimizer_is_written(monkeypatch):
+    """A repair that only re-draws the weights (retrain) has no config to diff: the edit says
+    to build the model anew. An optimizer class that needs arguments is still written."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    setup = TrainingSetup(epochs=10)
+    edits = script_edits(model, model, setup, setup, strategies=("retrain",))
+    assert [e["where"] for e in edits] == ["model"]
+    assert "freshly initialized weights" in edits[0]["change"]
+
+    class Picky(keras.optimizers.Adam):
+        def __init__(self, required, **kwargs):
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(TrainingSetup, "make_optimizer",
+                        lambda self: Picky(1, learning_rate=self.learning_rate))
+    assert optimizer_code(setup).startswith("keras.optimizers.Picky(learning_rate=0.001")
