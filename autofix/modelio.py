@@ -276,6 +276,19 @@ DROPOUT_KEYS = ("rate", "dropout", "recurrent_dropout")
 HEAVY_DROPOUT = 0.5
 
 
+def dropout_settings(layer) -> dict[str, float]:
+    """{config key: rate} of ``layer``'s dropout settings above 0 (empty for other layers)."""
+    if "Dropout" not in type(layer).__name__ and not is_recurrent(layer):
+        return {}
+    try:
+        config = layer.get_config()
+    except Exception:  # noqa: BLE001 - a layer that cannot describe itself drops nothing we know
+        return {}
+    return {key: float(config[key]) for key in DROPOUT_KEYS
+            if isinstance(config.get(key), (int, float)) and config[key] > 0
+            and ("Dropout" in type(layer).__name__ or key != "rate")}
+
+
 def dropout_rates(model) -> dict[str, float]:
     """{layer name: its highest dropout rate} for the layers of ``model`` (nested graph
     models included) that drop anything."""
@@ -283,16 +296,8 @@ def dropout_rates(model) -> dict[str, float]:
     for layer in model.layers:
         if is_graph_model(layer):
             found.update(dropout_rates(layer))
-            continue
-        try:
-            config = layer.get_config()
-        except Exception:  # noqa: BLE001 - a layer that cannot describe itself drops nothing we know
-            continue
-        dropout = "Dropout" in type(layer).__name__ or is_recurrent(layer)
-        rates = [float(config[key]) for key in DROPOUT_KEYS
-                 if dropout and isinstance(config.get(key), (int, float)) and config[key] > 0]
-        if rates:
-            found[layer.name] = max(rates)
+        elif settings := dropout_settings(layer):
+            found[layer.name] = max(settings.values())
     return found
 
 

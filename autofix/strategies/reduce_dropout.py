@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..modelio import DROPOUT_KEYS, HEAVY_DROPOUT, dropout_rates
+from ..modelio import HEAVY_DROPOUT, dropout_rates, dropout_settings
 from ..surgery import clone_changing
 from .base import Strategy, register
 
@@ -29,7 +29,4 @@ class ReduceDropout(Strategy):
 
 def lowered_rates(layer) -> dict:
     """The config changes that bring ``layer``'s heavy dropout rates down to LOWER_RATE."""
-    config = layer.get_config()
-    return {key: LOWER_RATE for key in DROPOUT_KEYS
-            if isinstance(config.get(key), (int, float)) and config[key] >= HEAVY_DROPOUT
-            and ("Dropout" in type(layer).__name__ or key != "rate")}
+    return {key: LOWER_RATE for key, rate in dropout_settings(layer).items() if rate >= HEAVY_DROPOUT}
