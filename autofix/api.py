@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._tf import keras
-from . import datasets, interrupts
+from . import datasets, interrupts, packing
 from .attempt import Attempt
 from .data import MIN_ROWS, validate_xy
 from .diagnosis import PROBE_ROWS, Diagnosis, add_rerun, diagnose_problem, static_diagnosis
@@ -72,7 +72,10 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
         raise InputError(f"epochs must be a positive integer, got {epochs}")
     if batch_size is None or int(batch_size) < 1:
         raise InputError(f"batch size must be a positive integer, got {batch_size}")
-    model = _as_model(model, unsafe, custom_objects)
+    model = user_model = _as_model(model, unsafe, custom_objects)
+    layout = packing.layout_of(model) if len(model.inputs) > 1 else None
+    if layout is not None:  # repaired through one packed input (see autofix.packing)
+        model = packing.packed_model(user_model, layout)
     x, y, notes = datasets.arrays(x, y)
     if y is None:
         raise InputError("y is missing: pass the labels, or a dataset of (x, y) batches as x")
@@ -81,6 +84,11 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
         validation_data, notes = (x_val, y_val), notes + more
     for note in notes:  # e.g. how many rows of a dataset were read
         warnings.warn(f"autofix: {note}", UserWarning, stacklevel=3)
+    x = packing.one_array(x, user_model, layout)
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+        validation_data = (packing.one_array(validation_data[0], user_model, layout,
+                                             "x_val"),
+                           validation_data[1])
     x, y = validate_xy(x, y)
     _check_input_fits(model, x)
     x_val = y_val = None
@@ -123,7 +131,8 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     elif x_val is None:
         x, x_val, y, y_val = split(x, y, task_info, seed=seed)
     problem = Problem(model=model, x=x, y=y, x_val=x_val, y_val=y_val, task=task_info,
-                      setup=setup, seed=int(seed), holdout=holdout)
+                      setup=setup, seed=int(seed), holdout=holdout, layout=layout,
+                      user_model=user_model)
     problem.notes["early_findings"] = early  # the diagnosis reports them first
     return problem, early
 
@@ -268,18 +277,20 @@ def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> R
     findings, fix = list(diagnosis.findings), None
     if diagnosis.healthy and diagnosis.complete or works and best is None and attempts \
             and not interrupted:  # (a working model that no candidate beat stays as it is)
-        status, model = "healthy", problem.model
+        status, model = "healthy", problem.given_model
     elif best is not None:
         status, model = "repaired", best.model
+        if problem.layout is not None:  # the user's inputs again, one Normalization each
+            model = packing.unpacked_model(model, problem.layout, name=problem.given_model.name)
         record = best.to_dict()
         fix = {"strategies": list(best.candidate.strategies), "params": record["params"],
                "metric": best.metric, "model_path": None, "recovery": best.recovery,
                "judged_by": best.judged_by, "compiled": record.get("compiled")}
-        fix["edits"] = edits_for(problem, best, record)
+        fix["edits"] = edits_for(problem, best, record, fixed=model)
         if best.recovery is not None and best.recovery < SHORT_OF_REFERENCE:
             findings.append(_below_reference(best, target, task.metric, len(attempts), clock))
     else:  # nothing proven: the model handed back is the user's own, unchanged
-        status, model = "unrepairable", problem.model
+        status, model = "unrepairable", problem.given_model
     y_shown, before = problem.y_val, diagnosis.given_pred
     if best is not None and problem.holdout == "folds":  # judged out of fold on every row
         x_all, y_shown = problem.rows

@@ -77,6 +77,11 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
 
     model = load_model(model_path, unsafe=unsafe, notes=notes,
                        custom_objects=import_user_code(imports) or None)
+    if (images or data.features is not None) and len(model.inputs) > 1:
+        names = ", ".join(repr(t.name) for t in model.inputs)
+        raise InputError(f"is {'a folder of images' if images else 'a table'}, which feeds one "
+                         f"input, but the model has {len(model.inputs)} ({names}); save one "
+                         "array per input, named after it, in an .npz", path=str(data_path))
     if images:
         from .data import Dataset, validate_xy
         from .datasets import image_folder
@@ -85,15 +90,31 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
         data = Dataset(*validate_xy(x, y, source=str(data_path)), notes=read)
     if data.features is not None:
         _check_table_fits(model, data, data_path)
+    if isinstance(data.x, dict):  # arrays named after the model's inputs
+        _check_named_inputs(model, data, data_path)
     for note in notes + data.notes:
         typer.echo(f"autofix: note: {' '.join(note.split())}", err=True)
     return model, data
 
 
+def _check_named_inputs(model, data, data_path: Path) -> None:
+    """An archive's arrays named after the model's inputs, checked before any note is
+    printed (bad input is one line naming the file)."""
+    from .packing import layout_of, one_array
+
+    layout = layout_of(model) if len(model.inputs) > 1 else None
+    try:
+        one_array(data.x, model, layout)
+        if data.x_val is not None:
+            one_array(data.x_val, model, layout, "x_val")
+    except InputError as err:
+        raise InputError(str(err), path=str(data_path)) from None
+
+
 def _check_table_fits(model, data, data_path: Path) -> None:
     """A table's features against the model's input width, named by column (before any
     note is printed: bad input is one line)."""
-    wanted = tuple(model.inputs[0].shape[1:])  # one input: load_model checked it
+    wanted = tuple(model.inputs[0].shape[1:])  # one input: _load checked it
     if len(wanted) == 1 and wanted[0] is not None and wanted[0] != len(data.features):
         from .tables import listed
 

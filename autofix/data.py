@@ -148,7 +148,9 @@ def not_npz_message(kind: str) -> str:
 
 
 def load_npz(path: str | Path) -> Dataset:
-    """Read ``x``/``y`` (and optional ``x_val``/``y_val``) from an ``.npz`` file.
+    """Read ``x``/``y`` (and optional ``x_val``/``y_val``) from an ``.npz`` file. For a model
+    of several inputs, ``x`` is replaced by one array per input, named after it (``name`` or
+    ``x_name``; validation rows ``x_val_name`` or ``name_val``): ``x`` is then that dict.
 
     The file is opened with ``allow_pickle=False``: arrays of Python objects are refused
     with an :class:`InputError`, never executed. A file that is not an ``.npz`` archive (a
@@ -164,12 +166,15 @@ def load_npz(path: str | Path) -> Dataset:
         if not hasattr(loaded, "files"):  # not reached: file_kind found a zip
             raise InputError(not_npz_message("npy"), path=path)
         with loaded as arrays:
-            x = _pick(arrays, X_KEYS, path, "x")
-            y = _pick(arrays, Y_KEYS, path, "y")
+            named, named_val = _named_inputs(arrays)
+            x = _pick(arrays, X_KEYS, path, "x", required=not named)
+            y = np.asarray(_pick(arrays, Y_KEYS, path, "y"))
             x_val = _pick(arrays, X_VAL_KEYS, path, "x_val", required=False)
             y_val = _pick(arrays, Y_VAL_KEYS, path, "y_val", required=False)
-            x, y = np.asarray(x), np.asarray(y)
-            x_val = None if x_val is None else np.asarray(x_val)
+            if x is None:  # one array per input of the model, named after it
+                x, x_val = named, named_val or None
+            else:
+                x, x_val = np.asarray(x), None if x_val is None else np.asarray(x_val)
             y_val = None if y_val is None else np.asarray(y_val)
     except InputError:
         raise
@@ -185,11 +190,48 @@ def load_npz(path: str | Path) -> Dataset:
         raise InputError(f"not a readable .npz archive ({brief(err)})", path=path) from None
     if (x_val is None) != (y_val is None):
         raise InputError("has only one of x_val and y_val; give both or neither", path=path)
+    if isinstance(x, dict):  # one array per model input: checked against the model later
+        y = _named_rows(x, y, path, "y")
+        if x_val is not None:
+            y_val = _named_rows(x_val, y_val, path, "y_val")
+        return Dataset(x, y, x_val, y_val)
     x, y = validate_xy(x, y, source=path)
     if x_val is not None:
         x_val, y_val = validate_xy(x_val, y_val, source=path, names=("x_val", "y_val"))
         _same_columns(x, y, x_val, y_val, path)
     return Dataset(x, y, x_val, y_val)
+
+
+def _named_inputs(arrays) -> tuple[dict, dict]:
+    """({name: array}, {name: array}): the training and validation arrays of a model with
+    several inputs, named after its inputs (``name`` or ``x_name``; ``x_val_name`` or
+    ``name_val``), when the archive has no ``x``."""
+    if any(key in arrays for key in X_KEYS):
+        return {}, {}
+    known = set(Y_KEYS) | set(Y_VAL_KEYS) | set(X_VAL_KEYS)
+    train, val = {}, {}
+    for key in arrays.files:
+        if key in known:
+            continue
+        if key.startswith("x_val_"):
+            val[key[len("x_val_"):]] = np.asarray(arrays[key])
+        elif key.endswith("_val"):
+            val[key[:-len("_val")]] = np.asarray(arrays[key])
+        else:
+            train[key[2:] if key.startswith("x_") else key] = np.asarray(arrays[key])
+    return train, val
+
+
+def _named_rows(xs: dict, y, path: str, what: str) -> np.ndarray:
+    """``y`` checked against the named input arrays ``xs``: numbers, as many rows."""
+    for name, array in xs.items():
+        _numeric(array, name, path)
+        if array.ndim == 0 or len(array) != len(np.asarray(y)):
+            raise InputError(f"found inconsistent numbers of samples: {name} has "
+                             f"{len(array) if array.ndim else 0} rows, {what} has {len(y)}",
+                             path=path)
+    return validate_xy(np.zeros((len(y), 1), dtype="float32"), y, source=path,
+                       names=("x", what))[1]
 
 
 TABLE_KINDS = {"csv", "parquet"}

@@ -61,25 +61,27 @@ def stream_arrays(data, *, max_rows: int = MAX_ROWS, name: str = "the data"):
         if not isinstance(batch, (tuple, list)) or len(batch) < 2:
             raise InputError(f"{name} is {kind} whose elements are not (x, y) pairs; autofix "
                              "needs the labels: yield (x, y) batches")
-        bx, by = batch[0], batch[1]
-        if isinstance(bx, (dict, list, tuple)) or isinstance(by, (dict, list, tuple)):
-            raise InputError(f"{name} is {kind} of named or listed inputs or outputs (a dict "
-                             "or a list); autofix takes one array of x and one of y per batch")
+        bx, by = _inputs(batch[0]), batch[1]
+        if isinstance(by, (dict, list, tuple)):
+            raise InputError(f"{name} is {kind} of named or listed outputs (a dict or a "
+                             "list); autofix takes one array of y per batch")
         if len(batch) > 2 and not dropped:
             dropped = True  # sample weights: autofix weighs rows itself (class_weights)
-        bx, by = np.asarray(bx), np.asarray(by)
-        if bx.ndim == 0 or by.ndim == 0 or len(bx) != len(by):
+        by = np.asarray(by)
+        shapes = [a.shape for a in _parts(bx)]
+        if by.ndim == 0 or any(len(s) == 0 or s[0] != len(by) for s in shapes):
             raise InputError(f"{name} is {kind} whose x and y batches differ in rows "
-                             f"({bx.shape} and {by.shape}); is it batched (.batch(32))?")
+                             f"({', '.join(map(str, shapes))} and {by.shape}); is it batched "
+                             "(.batch(32))?")
         xs.append(bx)
         ys.append(by)
-        rows += len(bx)
+        rows += len(by)
         batches += 1
         if rows >= max_rows:
             break
     if not xs:
         raise InputError(f"{name} is {kind} with no batches")
-    x, y = np.concatenate(xs)[:max_rows], np.concatenate(ys)[:max_rows]
+    x, y = _joined(xs, max_rows), np.concatenate(ys)[:max_rows]
     note = f"read {len(x)} rows from {kind} ({batches} batches)"
     if rows >= max_rows:
         note += (f": the first {max_rows} only, a sample (larger data is not streamed; a "
@@ -87,6 +89,29 @@ def stream_arrays(data, *, max_rows: int = MAX_ROWS, name: str = "the data"):
     if dropped:
         note += "; its sample weights were left out"
     return x, y, note
+
+
+def _inputs(bx):
+    """A batch's x as arrays: one array, or a dict/list of them (a model of several inputs)."""
+    if isinstance(bx, dict):
+        return {key: np.asarray(value) for key, value in bx.items()}
+    if isinstance(bx, (list, tuple)):
+        return [np.asarray(value) for value in bx]
+    return np.asarray(bx)
+
+
+def _parts(bx) -> list:
+    return list(bx.values()) if isinstance(bx, dict) else bx if isinstance(bx, list) else [bx]
+
+
+def _joined(xs: list, max_rows: int):
+    """The batches' x joined row-wise, keeping their dict or list form."""
+    first = xs[0]
+    if isinstance(first, dict):
+        return {key: np.concatenate([b[key] for b in xs])[:max_rows] for key in first}
+    if isinstance(first, list):
+        return [np.concatenate([b[i] for b in xs])[:max_rows] for i in range(len(first))]
+    return np.concatenate(xs)[:max_rows]
 
 
 def arrays(x, y, *, name: str = "x"):

@@ -254,16 +254,19 @@ def _loss_from_config(spec):
 
 def check_model(model, *, source: str | None = None):
     """The model autofix works on: ``model`` itself when it is a Sequential or Functional
-    model, a Functional view of a built subclassed model (see :func:`functional_view`), or
-    one :class:`InputError` line (not built, several inputs or outputs)."""
+    model (several inputs included: see :mod:`autofix.packing`), a Functional view of a
+    built subclassed model (see :func:`functional_view`), or one :class:`InputError` line
+    (not built, several outputs, an input among several that cannot be packed)."""
     if not getattr(model, "built", False):
         raise InputError("the model is not built: give it an input shape (keras.Input(shape=...) "
                          "as its first layer, model.build((None, features)), or call it once on "
                          "a batch: model(x[:1]))", path=source)
     if not getattr(model, "inputs", None):
         model = functional_view(model, source=source)
-    if len(model.inputs) != 1:
-        raise InputError(f"the model has {len(model.inputs)} inputs; autofix repairs single-input models", path=source)
+    if len(model.inputs) > 1:
+        from .packing import layout_of
+
+        layout_of(model, source=source)  # one line for an input that cannot be packed
     if len(model.outputs) != 1:
         raise InputError(f"the model has {len(model.outputs)} outputs; autofix repairs single-output models", path=source)
     return model
@@ -430,6 +433,9 @@ WIDTH_KEYS = ("units", "filters", "output_dim")
 #: layers whose input is ids or categories, not magnitudes
 ID_LAYERS = {"Embedding", "CategoryEncoding", "IntegerLookup", "StringLookup", "Hashing",
              "TextVectorization", "Discretization"}
+#: layers that scale what they read: a model starting with one scales its own input
+SCALING_LAYERS = {"Normalization", "Rescaling", "BatchNormalization", "LayerNormalization",
+                  "UnitNormalization", "GroupNormalization"}
 #: layers that hold a recurrent cell: their tanh/sigmoid gates are by design
 RECURRENT_KEYS = ("recurrent_activation", "recurrent_initializer")
 

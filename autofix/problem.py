@@ -35,11 +35,21 @@ class Problem:
     #: how every candidate trains, on top of the user's setup (the search sets it: epochs
     #: up to a cap, chosen by early stopping); the diagnosis reruns the user's setup as is
     policy: dict = field(default_factory=dict)
+    #: a model of several inputs is repaired through one packed input (``model`` is that
+    #: view, ``x`` the packed arrays): where each input's columns lie (autofix.packing)
+    layout: object = None
+    #: the model as the user gave it (handed back when nothing is repaired); None: ``model``
+    user_model: object = None
 
     @property
     def candidate_setup(self) -> TrainingSetup:
         """The setup a fresh candidate starts from: the user's, under the search's policy."""
         return self.setup.replace(**self.policy) if self.policy else self.setup
+
+    @property
+    def given_model(self):
+        """The model as the user gave it (``model`` unless that is a packed view of it)."""
+        return self.model if self.user_model is None else self.user_model
 
     @property
     def input_shape(self) -> tuple:

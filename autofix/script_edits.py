@@ -37,9 +37,10 @@ SHOWN = ("units", "filters", "kernel_size", "rate", "activation", "use_bias",
 POSITIONAL = ("units", "filters", "rate")
 
 
-def edits_for(problem, best, record: dict) -> list[dict]:
+def edits_for(problem, best, record: dict, fixed=None) -> list[dict]:
     """The edits from the user's model (``problem``) to the attempt ``best`` (``record``: its
-    report entry, which is all an attempt trained by a distributed worker brings back)."""
+    report entry, which is all an attempt trained by a distributed worker brings back;
+    ``fixed``: its model as handed back, when that is not ``best.model``)."""
     after = best.setup
     if after is None:  # a worker's attempt: its setup as its record gives it
         compiled, params = record.get("compiled") or {}, record.get("params") or {}
@@ -52,7 +53,8 @@ def edits_for(problem, best, record: dict) -> list[dict]:
         after = problem.candidate_setup.replace(
             **{k: v for k, v in changes.items() if v is not None})
     folds = "cross-validation" in (record.get("judged_by") or "")
-    return script_edits(problem.model, best.model, problem.setup, after,
+    return script_edits(problem.given_model, best.model if fixed is None else fixed,
+                        problem.setup, after,
                         best_epoch=record.get("best_epoch"), epochs_run=record.get("epochs"),
                         folds=folds, strategies=best.candidate.strategies,
                         params=record.get("params"))
@@ -107,7 +109,7 @@ def _numbers(values) -> str:
 def _input_edits(original, fixed) -> list[dict]:
     norm = _layer(fixed, NORMALIZATION)
     if norm is None:
-        return []
+        return _per_input_edits(original, fixed)
     shape = tuple(original.inputs[0].shape[1:]) if getattr(original, "inputs", None) else None
     first = f"keras.Input(shape={shape!r})" if shape is not None else "keras.Input(...)"
     edit = {"where": "model", "setup": "normalizer = keras.layers.Normalization()\n"
@@ -124,6 +126,26 @@ def _input_edits(original, fixed) -> list[dict]:
     return [{**edit, "change": "standardize the inputs inside the model: a Normalization layer "
              "adapted on the training inputs, applied to the Input before the first layer",
              "before": None, "after": "h = normalizer(inputs)  # then the first layer takes h"}]
+
+
+def _per_input_edits(original, fixed) -> list[dict]:
+    """A model of several inputs: one Normalization per input it standardized."""
+    edits = []
+    for tensor in getattr(original, "inputs", None) or []:
+        name = tensor.name
+        if _layer(fixed, f"{NORMALIZATION}_{name}") is None:
+            continue
+        var = "normalizer_" + "".join(c if c.isalnum() else "_" for c in name)
+        edits.append({
+            "where": "model",
+            "change": f"standardize input {name!r} inside the model: a Normalization layer "
+                      "adapted on its training rows, applied to that Input before the layers "
+                      "that read it",
+            "setup": f"{var} = keras.layers.Normalization()\n"
+                     f"{var}.adapt(x_train[{name!r}])  # the training rows of input {name!r}",
+            "before": None,
+            "after": f"h = {var}({name}_input)  # the layers that read input {name!r} take h"})
+    return edits
 
 
 def _layer_edits(original, core) -> list[dict]:

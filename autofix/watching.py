@@ -8,7 +8,7 @@ diagnoses it. Given an ``output_dir`` (``autofix run`` gives the script's folder
 that needed a repair gets the fixed model and the report there, named after the fit; a
 healthy fit writes nothing. Without one, nothing is written: the results are in
 :attr:`watch.fits`. Fits autofix cannot check yet (a generator the fit used up, a model
-with several inputs) are passed through untouched and named in :attr:`watch.fits`.
+with several outputs) are passed through untouched and named in :attr:`watch.fits`.
 
 The user's model and data are never changed, and the user's code goes on after each fit
 as it would have. A failure inside autofix is recorded, never raised into their code.
@@ -91,9 +91,13 @@ def _arrays(x, y):
         except InputError as err:
             return None, str(err)
         return (x, y), None
-    if _several(x) or _several(y):
-        return None, "the model takes several inputs or outputs; autofix checks one of each"
+    if _several(y):
+        return None, "the model has several outputs; autofix checks models of one output"
     try:
+        if isinstance(x, dict):  # a model of several inputs, by name or in order
+            return ({key: np.asarray(value) for key, value in x.items()}, np.asarray(y)), None
+        if _several(x):
+            return ([np.asarray(value) for value in x], np.asarray(y)), None
         return (np.asarray(x), np.asarray(y)), None
     except Exception as err:  # noqa: BLE001 - an input NumPy cannot hold
         return None, f"its data cannot be read as arrays ({type(err).__name__})"

@@ -152,9 +152,10 @@ def static_diagnosis(problem: Problem) -> Diagnosis:
     constant = "constant_target" in codes(found)
     if not constant:
         found += data_checks.absent_classes(task, y_all)
-        found += data_checks.target_leakage(task, problem.x, problem.y, problem.seed)
+        found += data_checks.target_leakage(task, problem.x, problem.y, problem.seed,
+                                            problem.layout)
         found += data_checks.unscaled_targets(task, problem.y)
-    found += data_checks.unscaled_inputs(model, x_sample)
+    found += data_checks.unscaled_inputs(model, x_sample, problem.layout)
     if not constant:  # with one label value the task is unknowable
         found += model_checks.output_activation_mismatch(model, task, problem.setup, y_all)
         found += model_checks.loss_mismatch(model, task, problem.setup)

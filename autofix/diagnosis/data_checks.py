@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ..findings import Finding
+from ..modelio import ID_LAYERS, SCALING_LAYERS
 from ..task import Task, class_ids
 
 SAMPLE_ROWS = 4000
@@ -15,11 +16,6 @@ LEAK_MAX_FEATURES = 256
 LEAK_RESIDUAL = 1e-3
 #: a recoding of the classes takes at most this many distinct values per class
 LEAK_VALUES_PER_CLASS = 2
-SCALING_LAYERS = {"Normalization", "Rescaling", "BatchNormalization", "LayerNormalization",
-                  "UnitNormalization", "GroupNormalization"}
-#: layers that read their input as ids or categories, not magnitudes: scale is meaningless
-ID_LAYERS = {"Embedding", "CategoryEncoding", "IntegerLookup", "StringLookup", "Hashing",
-             "TextVectorization", "Discretization"}
 
 
 def _fmt(v: float) -> str:
@@ -113,7 +109,14 @@ def _has_scaling_front(model) -> bool:
     return False
 
 
-def unscaled_inputs(model, x: np.ndarray) -> list[Finding]:
+def _feature(layout, column: int) -> str:
+    """A column named for the user: ``feature 3``, or by its input (several inputs)."""
+    return f"feature {column}" if layout is None else layout.column_name(column)
+
+
+def unscaled_inputs(model, x: np.ndarray, layout=None) -> list[Finding]:
+    """Features on wildly different or large scales. ``layout`` (a model of several inputs,
+    x packed): the inputs the model reads as ids or scales itself are left out."""
     if _has_scaling_front(model):
         return []
     flat = x[:SAMPLE_ROWS].reshape(min(len(x), SAMPLE_ROWS), -1).astype("float64")
@@ -122,10 +125,12 @@ def unscaled_inputs(model, x: np.ndarray) -> list[Finding]:
         return []
     lo, hi = np.percentile(flat, [1, 99], axis=0)
     span = hi - lo
+    if layout is not None:
+        span[~layout.scaled_columns] = 0  # ids and inputs with their own scaling
     varying = np.flatnonzero(span > 0)
     if len(varying) == 0:
         return []
-    magnitude = np.maximum(np.abs(lo), np.abs(hi))
+    magnitude = np.where(span > 0, np.maximum(np.abs(lo), np.abs(hi)), 0)
     big = int(varying[np.argmax(span[varying])])
     small = int(varying[np.argmin(span[varying])])
     ratio = float(span[big] / span[small])
@@ -136,11 +141,11 @@ def unscaled_inputs(model, x: np.ndarray) -> list[Finding]:
         severity = "warning"
     else:
         return []
-    message = (f"feature {big} spans {_fmt(lo[big])}–{_fmt(hi[big])} while feature {small} spans "
-               f"{_fmt(lo[small])}–{_fmt(hi[small])}; the first layer sees inputs "
-               f"{_fmt(ratio)}x apart in scale")
+    message = (f"{_feature(layout, big)} spans {_fmt(lo[big])}–{_fmt(hi[big])} while "
+               f"{_feature(layout, small)} spans {_fmt(lo[small])}–{_fmt(hi[small])}; the "
+               f"first layer sees inputs {_fmt(ratio)}x apart in scale")
     if ratio < 100:
-        message = (f"input values reach {_fmt(top)} (feature {int(np.argmax(magnitude))}); "
+        message = (f"input values reach {_fmt(top)} ({_feature(layout, int(np.argmax(magnitude)))}); "
                    "weights initialized for unit-scale inputs saturate or explode")
     return [Finding("unscaled_inputs", severity, message + "; standardize x (a Normalization layer)",
                     {"span_ratio": ratio, "max_abs": top, "widest_feature": big,
@@ -171,7 +176,8 @@ def unscaled_targets(task: Task, y: np.ndarray) -> list[Finding]:
     )]
 
 
-def target_leakage(task: Task, x: np.ndarray, y: np.ndarray, seed: int = 0) -> list[Finding]:
+def target_leakage(task: Task, x: np.ndarray, y: np.ndarray, seed: int = 0,
+                   layout=None) -> list[Finding]:
     """A feature that *is* the label in disguise: a copy of y, not merely a good predictor.
 
     A leak is a column from which y can be read off without learning anything:
@@ -189,6 +195,7 @@ def target_leakage(task: Task, x: np.ndarray, y: np.ndarray, seed: int = 0) -> l
 
     A feature that is the model's only input is never a leak: it is the data, and with
     nothing else to learn from, a model that reads y off it is simply right (``y = 2x + 1``).
+    ``layout`` (a model of several inputs, x packed) names the columns by input.
     """
     if task.kind == "multilabel":
         return []
@@ -226,10 +233,13 @@ def target_leakage(task: Task, x: np.ndarray, y: np.ndarray, seed: int = 0) -> l
                "other half)")
         evidence = {"features": [leak[0] for leak in leaks], "measure": "recoding",
                     "distinct_values": [leak[1] for leak in leaks]}
-    cols = ", ".join(str(leak[0]) for leak in leaks[:5])
+    if layout is None:
+        cols = "feature " + ", ".join(str(leak[0]) for leak in leaks[:5])
+    else:
+        cols = ", ".join(layout.column_name(leak[0]) for leak in leaks[:5])
     return [Finding(
         "target_leakage", "error",
-        f"feature {cols} {how}: it is the label in disguise, so a model's score is not real "
+        f"{cols} {how}: it is the label in disguise, so a model's score is not real "
         "and will not hold on new data; remove that column from x and train again",
         evidence,
     )]

@@ -1,6 +1,12 @@
-"""Insert a ``keras.layers.Normalization`` adapted on the training rows in front of the model."""
+"""Insert a ``keras.layers.Normalization`` adapted on the training rows in front of the model.
+
+A model of several inputs (repaired packed, see :mod:`autofix.packing`) keeps the inputs it
+reads as ids or scales itself as they are: their columns get a mean of 0 and a variance of 1.
+"""
 
 from __future__ import annotations
+
+import numpy as np
 
 from .._tf import keras
 from ..modelio import normalizes_its_input, reads_ids
@@ -29,6 +35,16 @@ class NormalizeInputs(Strategy):
             # front would feed it standardized rows it was not adapted on
             draft.params["normalized"] = False
             return
+        layout = problem.layout  # several inputs, packed: ids and self-scaled inputs stay raw
+        if layout is not None and not layout.scaled_columns.any():
+            draft.params["normalized"] = False
+            return
         norm = keras().layers.Normalization(axis=-1, name=LAYER_NAME)
         norm.adapt(problem.x)
+        if layout is not None and not layout.scaled_columns.all():
+            raw = ~layout.scaled_columns
+            mean = np.where(raw, 0.0, np.asarray(norm.mean).reshape(-1))
+            variance = np.where(raw, 1.0, np.asarray(norm.variance).reshape(-1))
+            norm = keras().layers.Normalization(axis=-1, mean=mean, variance=variance,
+                                                name=LAYER_NAME)
         draft.preprocess.append(norm)
