@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._tf import keras
-from . import datasets, interrupts, packing
+from . import datasets, interrupts, outputs, packing
 from .attempt import Attempt
 from .data import MIN_ROWS, validate_xy
 from .diagnosis import PROBE_ROWS, Diagnosis, add_rerun, diagnose_problem, static_diagnosis
@@ -73,6 +73,9 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     if batch_size is None or int(batch_size) < 1:
         raise InputError(f"batch size must be a positive integer, got {batch_size}")
     model = user_model = _as_model(model, unsafe, custom_objects)
+    if len(model.outputs) > 1:
+        raise InputError(f"the model has {len(model.outputs)} outputs; autofix.repair and "
+                         "autofix.diagnose take it one output at a time")
     layout = packing.layout_of(model) if len(model.inputs) > 1 else None
     if layout is not None:  # repaired through one packed input (see autofix.packing)
         model = packing.packed_model(user_model, layout)
@@ -152,9 +155,12 @@ def diagnosis_result(model, x, y=None, *, validation_data=None, task="auto", see
     """The whole diagnosis (nothing repaired) as a :class:`RepairResult` with no attempts;
     its ``diagnosis`` says whether the model is healthy, degenerate or has a data problem."""
     started = time.monotonic()
+    model = _as_model(model, unsafe, custom_objects)
+    if len(model.outputs) > 1:  # each output diagnosed as a model of its own
+        return outputs.repair_each(diagnosis_result, model, x, y, validation_data=validation_data,
+                                   task=task, seed=seed, epochs=epochs, batch_size=batch_size)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
-                         epochs=epochs, batch_size=batch_size, unsafe=unsafe,
-                         custom_objects=custom_objects)
+                         epochs=epochs, batch_size=batch_size)
     with deferred_interrupts():
         diagnosis = diagnose_problem(problem)
         interrupts.check()
@@ -205,9 +211,17 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
     if budget is not None and budget <= 0:
         raise InputError(f"budget must be a positive number of seconds, got {budget}")
     usable = _usable_strategies(strategies)
+    model = _as_model(model, unsafe, custom_objects)
+    if len(model.outputs) > 1:  # each output repaired as a model of its own
+        if role is not None:
+            raise InputError("distributed mode repairs models of one output; this one has "
+                             f"{len(model.outputs)}: repair it in one process")
+        return outputs.repair_each(repair, model, x, y, validation_data=validation_data,
+                                   budget=budget, seed=seed, task=task, strategies=strategies,
+                                   epochs=epochs, batch_size=batch_size, progress=progress,
+                                   thorough=thorough)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
-                         epochs=epochs, batch_size=batch_size, unsafe=unsafe,
-                         custom_objects=custom_objects)
+                         epochs=epochs, batch_size=batch_size)
     clock = Budget(started, None if budget is None else float(budget), given=budget is not None)
     problem.deadline = clock.deadline
     from .progress import default_progress

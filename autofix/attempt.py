@@ -32,6 +32,7 @@ class Attempt:
     setup: TrainingSetup | None = None  # the training setup it was trained (and compiled) with
     recovery: float | None = None  # share of the reference's gain over the constant baseline
     judged_by: str = "held-out rows"  # or "5-fold cross-validation ...", "its training rows"
+    output: str | None = None  # the output it repairs, in a model of several outputs
 
     @property
     def failed(self) -> bool:
@@ -76,6 +77,7 @@ class Attempt:
             "losses": [v if math.isfinite(v) else None for v in (self.log.losses if self.log else [])],
             "engine": self.log.engine if self.log else None,
             **({"compiled": self.setup.compile_summary()} if self.setup is not None else {}),
+            **({"output": self.output} if self.output is not None else {}),
         })
 
 

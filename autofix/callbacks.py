@@ -25,6 +25,15 @@ from .findings import Finding
 HINT = "run `autofix repair` on this model"
 
 
+def head_rows(x, n: int):
+    """The first ``n`` rows of ``x``: one array, or a dict/list of them (several inputs)."""
+    if isinstance(x, dict):
+        return {key: np.asarray(value)[:n] for key, value in x.items()}
+    if isinstance(x, (list, tuple)) and x and all(hasattr(value, "shape") for value in x):
+        return [np.asarray(value)[:n] for value in x]
+    return np.asarray(x)[:n]
+
+
 class DegenerationMonitor(keras().callbacks.Callback):
     """Watch a training run for the collapses autofix repairs.
 
@@ -39,7 +48,7 @@ class DegenerationMonitor(keras().callbacks.Callback):
     def __init__(self, x_sample, *, stop_training: bool = False, patience: int = 3,
                  max_overhead: float = 0.02, verbose: bool = True):
         super().__init__()
-        self.x_sample = np.asarray(x_sample)[:512]
+        self.x_sample = head_rows(x_sample, 512)
         self.stop = stop_training
         self.patience = max(1, int(patience))
         self.max_overhead = max_overhead
@@ -90,10 +99,13 @@ class DegenerationMonitor(keras().callbacks.Callback):
             return
         started = time.monotonic()
         self._checks += 1
-        pred = np.asarray(self.model(self.x_sample, training=False), dtype="float64")
-        spread = float(pred.std(axis=0).max()) if pred.size else 0.0
-        scale = float(np.abs(pred).mean()) + 1e-12
-        if not np.all(np.isfinite(pred)):
+        outputs = keras().tree.flatten(self.model(self.x_sample, training=False))
+        preds = [np.asarray(out, dtype="float64") for out in outputs]
+        # several outputs: the least varying one (one stuck head is a degenerate model)
+        spread, scale = min(((float(p.std(axis=0).max()) if p.size else 0.0,
+                              float(np.abs(p).mean()) + 1e-12) for p in preds),
+                            key=lambda pair: pair[0] / max(pair[1], 1.0))
+        if not all(np.all(np.isfinite(p)) for p in preds):
             self._report(Finding("nonfinite_loss", "error",
                                  f"predictions became NaN or inf by epoch {epoch + 1}; {HINT}",
                                  {"epoch": epoch + 1}))
@@ -114,7 +126,8 @@ class DegenerationMonitor(keras().callbacks.Callback):
                 f"the loss has not moved ({moved:.2%}) in {len(self._losses)} epochs: the learning "
                 f"rate is too low or the model cannot learn; {HINT}",
                 {"epoch": epoch + 1, "relative_loss_change": moved}))
-        if self._checks % 5 == 1:
+        if self._checks % 5 == 1 and isinstance(self.x_sample, np.ndarray) \
+                and len(self.model.outputs) == 1:  # (the probe reads one input, one output)
             from .diagnosis.model_checks import dead_units
 
             for finding in dead_units(self.model, self.x_sample):

@@ -90,16 +90,17 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
         data = Dataset(*validate_xy(x, y, source=str(data_path)), notes=read)
     if data.features is not None:
         _check_table_fits(model, data, data_path)
-    if isinstance(data.x, dict):  # arrays named after the model's inputs
-        _check_named_inputs(model, data, data_path)
+    if isinstance(data.x, dict) or isinstance(data.y, dict):  # named after inputs/outputs
+        _check_named_arrays(model, data, data_path)
     for note in notes + data.notes:
         typer.echo(f"autofix: note: {' '.join(note.split())}", err=True)
     return model, data
 
 
-def _check_named_inputs(model, data, data_path: Path) -> None:
-    """An archive's arrays named after the model's inputs, checked before any note is
-    printed (bad input is one line naming the file)."""
+def _check_named_arrays(model, data, data_path: Path) -> None:
+    """An archive's arrays named after the model's inputs or outputs, checked before any
+    note is printed (bad input is one line naming the file)."""
+    from .outputs import output_arrays
     from .packing import layout_of, one_array
 
     layout = layout_of(model) if len(model.inputs) > 1 else None
@@ -107,6 +108,13 @@ def _check_named_inputs(model, data, data_path: Path) -> None:
         one_array(data.x, model, layout)
         if data.x_val is not None:
             one_array(data.x_val, model, layout, "x_val")
+        if len(model.outputs) > 1:
+            output_arrays(model, data.y)
+            if data.y_val is not None:
+                output_arrays(model, data.y_val, "y_val")
+        elif isinstance(data.y, dict):
+            raise InputError(f"holds y_<name> arrays ({', '.join(map(repr, data.y))}) but the "
+                             "model has one output: save its targets as y")
     except InputError as err:
         raise InputError(str(err), path=str(data_path)) from None
 
@@ -207,12 +215,14 @@ def diagnose(
         console = Console()
         if report["findings"]:
             console.print(findings_table(report["findings"]))
-        base = report["baseline"]
-        line = (f"{report['diagnosis']}: {report['metric']} {_num(base['original'])} "
-                f"(constant baseline {_num(base['constant'])}")
-        if base.get("reference") is not None:
-            line += f"; a reference model reaches {_num(base['reference'])}"
-        console.print(line + ")", highlight=False)
+        for name, sub in (report.get("outputs") or {None: report}).items():
+            base = sub["baseline"]
+            line = (("" if name is None else f"output {name!r}: ") +
+                    f"{sub['diagnosis']}: {sub['metric']} {_num(base['original'])} "
+                    f"(constant baseline {_num(base['constant'])}")
+            if base.get("reference") is not None:
+                line += f"; a reference model reaches {_num(base['reference'])}"
+            console.print(line + ")", highlight=False)
     raise typer.Exit(0 if report["status"] == "healthy" else 1)
 
 

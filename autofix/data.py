@@ -150,7 +150,8 @@ def not_npz_message(kind: str) -> str:
 def load_npz(path: str | Path) -> Dataset:
     """Read ``x``/``y`` (and optional ``x_val``/``y_val``) from an ``.npz`` file. For a model
     of several inputs, ``x`` is replaced by one array per input, named after it (``name`` or
-    ``x_name``; validation rows ``x_val_name`` or ``name_val``): ``x`` is then that dict.
+    ``x_name``; validation rows ``x_val_name`` or ``name_val``): ``x`` is then that dict; for
+    a model of several outputs, ``y`` by ``y_name`` (``y_val_name``) for each output.
 
     The file is opened with ``allow_pickle=False``: arrays of Python objects are refused
     with an :class:`InputError`, never executed. A file that is not an ``.npz`` archive (a
@@ -166,16 +167,19 @@ def load_npz(path: str | Path) -> Dataset:
         if not hasattr(loaded, "files"):  # not reached: file_kind found a zip
             raise InputError(not_npz_message("npy"), path=path)
         with loaded as arrays:
-            named, named_val = _named_inputs(arrays)
-            x = _pick(arrays, X_KEYS, path, "x", required=not named)
-            y = np.asarray(_pick(arrays, Y_KEYS, path, "y"))
+            inputs, inputs_val, targets, targets_val = _named_arrays(arrays)
+            x = _pick(arrays, X_KEYS, path, "x", required=not inputs)
+            y = _pick(arrays, Y_KEYS, path, "y", required=not targets)
             x_val = _pick(arrays, X_VAL_KEYS, path, "x_val", required=False)
             y_val = _pick(arrays, Y_VAL_KEYS, path, "y_val", required=False)
             if x is None:  # one array per input of the model, named after it
-                x, x_val = named, named_val or None
+                x, x_val = inputs, inputs_val or None
             else:
                 x, x_val = np.asarray(x), None if x_val is None else np.asarray(x_val)
-            y_val = None if y_val is None else np.asarray(y_val)
+            if y is None:  # one array per output of the model, y_<name>
+                y, y_val = targets, targets_val or None
+            else:
+                y, y_val = np.asarray(y), None if y_val is None else np.asarray(y_val)
     except InputError:
         raise
     except ValueError as err:
@@ -190,10 +194,10 @@ def load_npz(path: str | Path) -> Dataset:
         raise InputError(f"not a readable .npz archive ({brief(err)})", path=path) from None
     if (x_val is None) != (y_val is None):
         raise InputError("has only one of x_val and y_val; give both or neither", path=path)
-    if isinstance(x, dict):  # one array per model input: checked against the model later
-        y = _named_rows(x, y, path, "y")
+    if isinstance(x, dict) or isinstance(y, dict):  # named after the model's inputs/outputs:
+        _same_rows(x, y, path)  # checked against the model's names and shapes later
         if x_val is not None:
-            y_val = _named_rows(x_val, y_val, path, "y_val")
+            _same_rows(x_val, y_val, path)
         return Dataset(x, y, x_val, y_val)
     x, y = validate_xy(x, y, source=path)
     if x_val is not None:
@@ -202,36 +206,42 @@ def load_npz(path: str | Path) -> Dataset:
     return Dataset(x, y, x_val, y_val)
 
 
-def _named_inputs(arrays) -> tuple[dict, dict]:
-    """({name: array}, {name: array}): the training and validation arrays of a model with
-    several inputs, named after its inputs (``name`` or ``x_name``; ``x_val_name`` or
-    ``name_val``), when the archive has no ``x``."""
-    if any(key in arrays for key in X_KEYS):
-        return {}, {}
-    known = set(Y_KEYS) | set(Y_VAL_KEYS) | set(X_VAL_KEYS)
-    train, val = {}, {}
+def _named_arrays(arrays) -> tuple[dict, dict, dict, dict]:
+    """The arrays of a model with several inputs or outputs, named after them, when the
+    archive has no ``x`` (or no ``y``): inputs ``name`` or ``x_name`` (validation rows
+    ``x_val_name`` or ``name_val``), outputs ``y_name`` (``y_val_name``)."""
+    inputs, inputs_val, targets, targets_val = {}, {}, {}, {}
+    has_x = any(key in arrays for key in X_KEYS)
+    has_y = any(key in arrays for key in Y_KEYS)
+    known = set(X_KEYS) | set(Y_KEYS) | set(X_VAL_KEYS) | set(Y_VAL_KEYS)
     for key in arrays.files:
         if key in known:
             continue
-        if key.startswith("x_val_"):
-            val[key[len("x_val_"):]] = np.asarray(arrays[key])
+        if key.startswith("y_val_"):
+            targets_val[key[len("y_val_"):]] = np.asarray(arrays[key])
+        elif key.startswith("y_"):
+            targets[key[len("y_"):]] = np.asarray(arrays[key])
+        elif key.startswith("x_val_"):
+            inputs_val[key[len("x_val_"):]] = np.asarray(arrays[key])
         elif key.endswith("_val"):
-            val[key[:-len("_val")]] = np.asarray(arrays[key])
+            inputs_val[key[:-len("_val")]] = np.asarray(arrays[key])
         else:
-            train[key[2:] if key.startswith("x_") else key] = np.asarray(arrays[key])
-    return train, val
+            inputs[key[2:] if key.startswith("x_") else key] = np.asarray(arrays[key])
+    return ({} if has_x else inputs, {} if has_x else inputs_val,
+            {} if has_y else targets, {} if has_y else targets_val)
 
 
-def _named_rows(xs: dict, y, path: str, what: str) -> np.ndarray:
-    """``y`` checked against the named input arrays ``xs``: numbers, as many rows."""
-    for name, array in xs.items():
-        _numeric(array, name, path)
-        if array.ndim == 0 or len(array) != len(np.asarray(y)):
-            raise InputError(f"found inconsistent numbers of samples: {name} has "
-                             f"{len(array) if array.ndim else 0} rows, {what} has {len(y)}",
-                             path=path)
-    return validate_xy(np.zeros((len(y), 1), dtype="float32"), y, source=path,
-                       names=("x", what))[1]
+def _same_rows(x, y, path: str) -> None:
+    """Named arrays (and plain ones beside them): numbers, all with as many rows."""
+    parts = {**(x if isinstance(x, dict) else {"x": x}),
+             **({f"y_{k}": v for k, v in y.items()} if isinstance(y, dict) else {"y": y})}
+    rows = {}
+    for name, array in parts.items():
+        _numeric(np.asarray(array), name, path)
+        rows[name] = len(array) if np.ndim(array) else 0
+    if len(set(rows.values())) > 1 or 0 in rows.values():
+        counts = ", ".join(f"{name} {n}" for name, n in rows.items())
+        raise InputError(f"found inconsistent numbers of samples: {counts}", path=path)
 
 
 TABLE_KINDS = {"csv", "parquet"}

@@ -256,7 +256,8 @@ def check_model(model, *, source: str | None = None):
     """The model autofix works on: ``model`` itself when it is a Sequential or Functional
     model (several inputs included: see :mod:`autofix.packing`), a Functional view of a
     built subclassed model (see :func:`functional_view`), or one :class:`InputError` line
-    (not built, several outputs, an input among several that cannot be packed)."""
+    (not built, an input among several that cannot be packed). A model of several outputs
+    is repaired one output at a time (see :mod:`autofix.outputs`)."""
     if not getattr(model, "built", False):
         raise InputError("the model is not built: give it an input shape (keras.Input(shape=...) "
                          "as its first layer, model.build((None, features)), or call it once on "
@@ -267,8 +268,6 @@ def check_model(model, *, source: str | None = None):
         from .packing import layout_of
 
         layout_of(model, source=source)  # one line for an input that cannot be packed
-    if len(model.outputs) != 1:
-        raise InputError(f"the model has {len(model.outputs)} outputs; autofix repairs single-output models", path=source)
     return model
 
 

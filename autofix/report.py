@@ -52,6 +52,9 @@ def attempts_table(attempts: list[dict], metric: str) -> Table:
 def verdict_line(report: dict) -> str:
     """One line that says what happened, for the terminal and the HTML page."""
     status = report["status"]
+    if report.get("outputs"):  # a model of several outputs: one verdict each
+        parts = [f"output {name!r} {verdict_line(sub)}" for name, sub in report["outputs"].items()]
+        return f"{len(parts)} outputs, {status}: " + "; ".join(parts)
     base = report["baseline"]
     metric = report["metric"]
     tried = len(report["attempts"])
@@ -103,8 +106,11 @@ def print_report(report: dict, console: Console | None = None, *, quiet: bool = 
     if not quiet:
         if report["findings"]:
             console.print(findings_table(report["findings"]))
-        if report["attempts"]:
-            console.print(attempts_table(report["attempts"], report["metric"]))
+        for name, sub in (report.get("outputs") or {None: report}).items():
+            if sub["attempts"]:  # each output's attempts under its own metric
+                if name is not None:
+                    console.print(f"output {name!r}", style="bold", highlight=False)
+                console.print(attempts_table(sub["attempts"], sub["metric"]))
     style, title = VERDICT.get(report["status"], ("", ""))
     if quiet or not console.is_terminal:
         console.print(f"[bold {style}]{verdict_line(report)}[/]", highlight=False)

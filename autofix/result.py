@@ -26,6 +26,8 @@ def diagnosis_report(result: "RepairResult") -> dict:
     report["diagnosis"] = ("healthy" if diagnosis.healthy else
                            "data_problem" if diagnosis.data_problem else
                            "underperforming" if diagnosis.works else "degenerate")
+    if result.outputs:  # several outputs: each one's diagnosis (the top level: the first unwell)
+        report["outputs"] = {name: diagnosis_report(sub) for name, sub in result.outputs.items()}
     return report
 
 
@@ -44,6 +46,8 @@ class RepairResult:
     budget: float | None = None  # the search's time budget in seconds (default or given)
     diagnosis: object = None
     details: dict = field(default_factory=dict)
+    #: a model of several outputs: each output's own result, by output name
+    outputs: dict | None = None
 
     @property
     def exit_code(self) -> int:
@@ -65,6 +69,8 @@ class RepairResult:
             "seconds": round(self.seconds, 3),
             **({"budget": self.budget} if self.budget is not None else {}),
             **({"interrupted": True} if self.interrupted else {}),
+            **({"outputs": {name: result.report() for name, result in self.outputs.items()}}
+               if self.outputs else {}),
         })
 
     def save(self, path) -> Path:
@@ -73,8 +79,9 @@ class RepairResult:
 
         path = Path(path)
         save_model_atomic(self.model, path)
-        if self.fix is not None:
-            self.fix["model_path"] = str(path)
+        for result in [self, *(self.outputs or {}).values()]:
+            if result.fix is not None:
+                result.fix["model_path"] = str(path)
         return path
 
     def _repr_html_(self) -> str:

@@ -345,7 +345,8 @@ def as_text(edits: list[dict]) -> str:
     """The edits as a numbered list of code changes, for a terminal or a text file."""
     lines = []
     for i, edit in enumerate(edits, 1):
-        lines.append(f"{i}. [{edit['where']}] {edit['change']}")
+        where = edit["where"] + (f", output {edit['output']!r}" if edit.get("output") else "")
+        lines.append(f"{i}. [{where}] {edit['change']}")
         for line in (edit.get("setup") or "").splitlines():
             lines.append(f"     {line}")
         if edit.get("before"):

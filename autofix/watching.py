@@ -7,8 +7,8 @@ on that data, with that fit's epochs and batch size: it repairs it or, watch-onl
 diagnoses it. Given an ``output_dir`` (``autofix run`` gives the script's folder), a fit
 that needed a repair gets the fixed model and the report there, named after the fit; a
 healthy fit writes nothing. Without one, nothing is written: the results are in
-:attr:`watch.fits`. Fits autofix cannot check yet (a generator the fit used up, a model
-with several outputs) are passed through untouched and named in :attr:`watch.fits`.
+:attr:`watch.fits`. Fits autofix cannot check (a generator the fit used up) are passed
+through untouched and named in :attr:`watch.fits`.
 
 The user's model and data are never changed, and the user's code goes on after each fit
 as it would have. A failure inside autofix is recorded, never raised into their code.
@@ -91,16 +91,18 @@ def _arrays(x, y):
         except InputError as err:
             return None, str(err)
         return (x, y), None
-    if _several(y):
-        return None, "the model has several outputs; autofix checks models of one output"
-    try:
-        if isinstance(x, dict):  # a model of several inputs, by name or in order
-            return ({key: np.asarray(value) for key, value in x.items()}, np.asarray(y)), None
-        if _several(x):
-            return ([np.asarray(value) for value in x], np.asarray(y)), None
-        return (np.asarray(x), np.asarray(y)), None
+    try:  # several inputs or outputs: a dict by name or a list in order, as fit takes them
+        return (_as_arrays(x), _as_arrays(y)), None
     except Exception as err:  # noqa: BLE001 - an input NumPy cannot hold
         return None, f"its data cannot be read as arrays ({type(err).__name__})"
+
+
+def _as_arrays(value):
+    if isinstance(value, dict):
+        return {key: np.asarray(part) for key, part in value.items()}
+    if _several(value):
+        return [np.asarray(part) for part in value]
+    return np.asarray(value)
 
 
 class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
@@ -149,7 +151,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
 
     # -- one fit -------------------------------------------------------------------------
     def _watched_fit(self, original, signature, model, args, kwargs):
-        from .callbacks import DegenerationMonitor
+        from .callbacks import DegenerationMonitor, head_rows
 
         bound = signature.bind(model, *args, **kwargs)
         bound.apply_defaults()
@@ -161,8 +163,8 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         arrays, record.skipped = _arrays(given.get("x"), given.get("y"))
         monitor = None
         if arrays is not None:
-            record.rows = len(arrays[0])
-            monitor = DegenerationMonitor(arrays[0][:MONITOR_ROWS], verbose=False)
+            record.rows = len(keras().tree.flatten(arrays[1])[0])
+            monitor = DegenerationMonitor(head_rows(arrays[0], MONITOR_ROWS), verbose=False)
             given["callbacks"] = [*(given.get("callbacks") or []), monitor]
         try:
             history = original(*bound.args, **bound.kwargs)
@@ -189,7 +191,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         if not (isinstance(validation, (tuple, list)) and len(validation) >= 2):
             validation = None  # a validation_split or a dataset: autofix holds out its own rows
         else:
-            validation = (np.asarray(validation[0]), np.asarray(validation[1]))
+            validation = (_as_arrays(validation[0]), _as_arrays(validation[1]))
         self._busy = True
         try:
             with interrupts.deferred_here():

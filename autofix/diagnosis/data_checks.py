@@ -150,7 +150,9 @@ def unscaled_inputs(model, x: np.ndarray, layout=None) -> list[Finding]:
     return [Finding("unscaled_inputs", severity, message + "; standardize x (a Normalization layer)",
                     {"span_ratio": ratio, "max_abs": top, "widest_feature": big,
                      "narrowest_feature": small, "widest_span": [lo[big], hi[big]],
-                     "narrowest_span": [lo[small], hi[small]]})]
+                     "narrowest_span": [lo[small], hi[small]],
+                     **({"widest_name": _feature(layout, big), "narrowest_name": _feature(layout, small)}
+                        if layout is not None else {})})]
 
 
 def unscaled_targets(task: Task, y: np.ndarray) -> list[Finding]:
