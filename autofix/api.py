@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from ._tf import keras
-from . import datasets, interrupts, outputs, packing
+from . import datasets, interrupts, outputs, packing, streaming
 from .attempt import Attempt
 from .data import MIN_ROWS, validate_xy
 from .diagnosis import PROBE_ROWS, Diagnosis, add_rerun, diagnose_problem, static_diagnosis
-from .engine import Budget, Search, Target, best_attempt, epoch_seconds
+from .engine import MAX_BUDGET, TIE, Budget, Search, Target, best_attempt, epoch_seconds
 from .errors import InputError
 from .findings import SHORT_OF_REFERENCE, Finding, Findings
 from .interrupts import deferred_interrupts
@@ -79,6 +79,7 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     layout = packing.layout_of(model) if len(model.inputs) > 1 else None
     if layout is not None:  # repaired through one packed input (see autofix.packing)
         model = packing.packed_model(user_model, layout)
+    given_x = x
     x, y, notes = datasets.arrays(x, y)
     if y is None:
         raise InputError("y is missing: pass the labels, or a dataset of (x, y) batches as x")
@@ -129,13 +130,20 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
                            output_activation=output_activation(model)[1])
     setup = setup_from_model(model, task_info, epochs=int(epochs), batch_size=int(batch_size))
     holdout = holdout_mode(len(x), validation_given=x_val is not None)
-    if holdout == "none":  # too few rows to hold any out: judged on the rows it trains on
+    stream = given_x if streaming.streamable(given_x, x, y) else None
+    if stream is not None:
+        holdout = "split"
+    if stream is not None and x_val is None:  # rows held out of the sample and the stream
+        held = streaming.held_out(x, int(seed))
+        x, x_val, y, y_val = x[~held], x[held], y[~held], y[held]
+    elif holdout == "none":  # too few rows to hold any out: judged on the rows it trains on
         x_val, y_val = x, y
     elif x_val is None:
         x, x_val, y, y_val = split(x, y, task_info, seed=seed)
     problem = Problem(model=model, x=x, y=y, x_val=x_val, y_val=y_val, task=task_info,
                       setup=setup, seed=int(seed), holdout=holdout, layout=layout,
-                      user_model=user_model)
+                      user_model=user_model, stream=stream,
+                      stream_held_out=stream is not None and validation_data is None)
     problem.notes["early_findings"] = early  # the diagnosis reports them first
     return problem, early
 
@@ -233,6 +241,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
     attempts: list[Attempt] = []
     diagnosis = Diagnosis()
     interrupted = searched = False
+    chosen = None  # the repair trained on a whole stream, when it is the one handed back
     with deferred_interrupts():
         try:
             notify("diagnosis_start", None)
@@ -255,13 +264,42 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
                 if chief:
                     distributed.serve(problem, diagnosis, usable, clock, Path(workdir), notify,
                                       attempts, forced=strategies is not None)
+                elif problem.stream is not None:  # the search on the sample, then the stream
+                    chosen = _search_then_stream(problem, diagnosis, usable, clock, notify,
+                                                 attempts, forced=strategies is not None)
                 else:
                     Search(problem, diagnosis, usable, clock, notify=notify,
                            forced=strategies is not None).run(attempts)
             interrupts.check()
         except KeyboardInterrupt:  # Interrupted at a safe point, or a second Ctrl-C
             interrupted = True
-    return _result(problem, diagnosis, attempts, started, interrupted, clock if searched else None)
+    return _result(problem, diagnosis, attempts, started, interrupted, clock if searched else None,
+                   chosen=chosen)
+
+
+def _search_then_stream(problem, diagnosis, usable, clock, notify, attempts, *, forced):
+    """The search on the sample with part of the budget, then its best repair trained on the
+    whole stream with the rest (:mod:`autofix.streaming`): that model when it does at
+    least as well on the held-out rows, else None (the best attempt stands)."""
+    if not clock.settled:  # data this large: the default budget's ceiling
+        clock.seconds = MAX_BUDGET
+    search_clock = Budget(clock.started, clock.seconds * (1 - streaming.STREAM_SHARE), given=True)
+    Search(problem, diagnosis, usable, search_clock, notify=notify, forced=forced).run(attempts)
+    interrupts.check()
+    given = diagnosis.given
+    best = best_attempt(attempts, above=given.metric if diagnosis.works else None)
+    if best is None:
+        return None
+    notify("attempt_start", best.candidate)
+    streamed = streaming.refit(problem.stream, best, problem, usable, deadline=clock.deadline)
+    if streamed is None:
+        return None
+    streamed.recovery = Target.from_reference(diagnosis.reference).recovery(streamed.metric)
+    attempts.append(streamed)
+    notify("attempt", streamed)
+    if streamed.degenerate or streamed.metric is None or streamed.metric < best.metric - TIE:
+        return None  # trained on more rows but judged worse: the sample's model stands
+    return streamed
 
 
 def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", strategies=None,
@@ -277,8 +315,10 @@ def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", str
     return distributed.work(problem, usable, Path(workdir))
 
 
-def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> RepairResult:
-    """Assemble what the search found into the :class:`RepairResult` (and its report)."""
+def _result(problem, diagnosis, attempts, started, interrupted, clock=None, *,
+            chosen=None) -> RepairResult:
+    """Assemble what the search found into the :class:`RepairResult` (and its report);
+    ``chosen``: the attempt to hand back, if not the best by metric."""
     task = problem.task
     given = diagnosis.given
     target = Target.from_reference(diagnosis.reference)
@@ -287,7 +327,7 @@ def _result(problem, diagnosis, attempts, started, interrupted, clock=None) -> R
     if target.known:
         baseline["reference"] = target.reference
     works = diagnosis.works
-    best = best_attempt(attempts, above=given.metric if works else None)
+    best = chosen or best_attempt(attempts, above=given.metric if works else None)
     findings, fix = list(diagnosis.findings), None
     if diagnosis.healthy and diagnosis.complete or works and best is None and attempts \
             and not interrupted:  # (a working model that no candidate beat stays as it is)

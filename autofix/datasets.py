@@ -4,8 +4,9 @@ A ``tf.data.Dataset``, a ``keras.utils.PyDataset`` or a generator of ``(x, y)`` 
 ``model.fit`` takes them) is read batch by batch until it ends or :data:`MAX_ROWS` rows are
 in; a folder with one subfolder of images per class is read with
 ``keras.utils.image_dataset_from_directory`` at the model's input size. autofix then
-diagnoses and repairs on those rows, as on arrays: data larger than the sample is not
-streamed, and the note says how many rows were taken.
+diagnoses and searches on those rows, as on arrays, and the note says how many rows were
+taken; a dataset larger than that sample which can be read again to its end then trains the
+chosen repair on all its rows (:mod:`autofix.streaming`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,20 @@ def rereadable(data) -> bool:
     return kind_of(data) in ("a tf.data.Dataset", "a keras.utils.PyDataset")
 
 
+def finite(data) -> bool:
+    """Whether ``data`` can be read again, to its end: a ``PyDataset`` (it has a length) or a
+    ``tf.data.Dataset`` of known, finite cardinality (not ``.repeat()``-ed endlessly)."""
+    kind = kind_of(data)
+    if kind == "a keras.utils.PyDataset":
+        return True
+    if kind != "a tf.data.Dataset":
+        return False
+    try:
+        return int(data.cardinality()) >= 0
+    except Exception:  # noqa: BLE001 - a dataset that cannot say: not streamed
+        return False
+
+
 def _batches(data):
     kind = kind_of(data)
     if kind == "a tf.data.Dataset":
@@ -52,9 +67,10 @@ def _batches(data):
     return data
 
 
-def stream_arrays(data, *, max_rows: int = MAX_ROWS, name: str = "the data"):
+def stream_arrays(data, *, max_rows: int | None = None, name: str = "the data"):
     """(x, y, note): the rows of ``data``'s ``(x, y)`` batches (a third element, sample
-    weights, is left out), up to ``max_rows``."""
+    weights, is left out), up to ``max_rows`` (default :data:`MAX_ROWS`)."""
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     kind = kind_of(data) or "a stream"
     xs, ys, rows, batches, dropped = [], [], 0, 0, False
     for batch in _batches(data):
@@ -82,10 +98,15 @@ def stream_arrays(data, *, max_rows: int = MAX_ROWS, name: str = "the data"):
     if not xs:
         raise InputError(f"{name} is {kind} with no batches")
     x, y = _joined(xs, max_rows), np.concatenate(ys)[:max_rows]
-    note = f"read {len(x)} rows from {kind} ({batches} batches)"
+    note = f"read {len(y)} rows from {kind} ({batches} batches)"
     if rows >= max_rows:
-        note += (f": the first {max_rows} only, a sample (larger data is not streamed; a "
-                 "dataset that repeats gives the same rows again)")
+        note += f": the first {max_rows} only, a sample the diagnosis and the search run on"
+        note += ("; the repair they choose then trains on the whole dataset, batch by batch"
+                 if finite(data) and not isinstance(x, (dict, list)) else
+                 " (larger data is not streamed: " + ("a generator cannot be read again"
+                  if not rereadable(data) else "a dataset of several inputs is not streamed yet"
+                  if isinstance(x, (dict, list)) else "its length is unknown or endless (.repeat())")
+                 + ")")
     if dropped:
         note += "; its sample weights were left out"
     return x, y, note

@@ -143,8 +143,9 @@ def one_array(x, model, layout: InputLayout | None, what: str = "x"):
         name = model.inputs[0].name
         key = next((k for k in (name, what, f"{what}_{name}") if k in x), None)
         if key is None:
-            raise InputError(f"no {what} array: expected {what} or the model's input name "
-                             f"{name!r}, found {', '.join(sorted(x)) or 'no arrays'}")
+            named = "" if name.startswith("keras_tensor") else f" or the model's input name {name!r}"
+            raise InputError(f"no {what} array: expected {what}{named}, found "
+                             f"{', '.join(sorted(x)) or 'no arrays'}; the model has one input")
         return x[key]
     if isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
         if len(x) != 1:

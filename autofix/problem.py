@@ -40,6 +40,11 @@ class Problem:
     layout: object = None
     #: the model as the user gave it (handed back when nothing is repaired); None: ``model``
     user_model: object = None
+    #: a dataset larger than the sample in ``x``/``y``: the chosen repair then trains on all
+    #: of it (autofix.streaming); ``stream_held_out``: the validation rows are the sample's
+    #: rows its hash holds out, left out of the stream too
+    stream: object = None
+    stream_held_out: bool = False
 
     @property
     def candidate_setup(self) -> TrainingSetup:

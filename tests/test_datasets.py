@@ -77,7 +77,7 @@ def test_a_pydataset_and_a_generator_are_read_up_to_the_cap():
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices((x, {"a": y, "b": y})).batch(32),
      "named or listed outputs"),
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices(({"a": x, "b": x}, y)).batch(32),
-     "the model has one input"),
+     "no x array: expected x, found a, b; the model has one input"),
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices((x, y)).take(0), "with no batches"),
     (lambda tf, x, y: tf.data.Dataset.from_tensor_slices((x, y)), "is it batched"),
 ])
