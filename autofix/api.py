@@ -19,7 +19,7 @@ from .engine import MAX_BUDGET, TIE, Budget, Search, Target, best_attempt, epoch
 from .errors import InputError
 from .findings import SHORT_OF_REFERENCE, Finding, Findings
 from .interrupts import deferred_interrupts
-from .modelio import check_model, load_model
+from .modelio import check_ids, check_model, load_model
 from .problem import Problem, holdout_mode, split
 from .result import RepairResult
 from .script_edits import edits_for
@@ -65,6 +65,15 @@ def _check_input_fits(model, x: np.ndarray) -> None:
         raise InputError(f"x rows have shape {got} but the model expects {expected}{hint}")
 
 
+def _check_ids(model, layout, x: np.ndarray, what: str = "x") -> None:
+    """Ids an Embedding of the model cannot look up: one error line, not TensorFlow's."""
+    if layout is None:
+        check_ids(model, [x], [what])
+    else:
+        check_ids(model, [x[:, s.start:s.stop] for s in layout.slots],
+                  [f"{what} for input {s.name!r}" for s in layout.slots])
+
+
 def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
             batch_size=32, unsafe=False, custom_objects=None) -> tuple[Problem, list[Finding]]:
     """Validate everything and build the :class:`Problem`; raise :class:`InputError` if unusable."""
@@ -95,10 +104,12 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
                            validation_data[1])
     x, y = validate_xy(x, y)
     _check_input_fits(model, x)
+    _check_ids(user_model, layout, x)
     x_val = y_val = None
     if validation_data is not None:
         x_val, y_val = validate_xy(*validation_data, names=("x_val", "y_val"))
         _check_input_fits(model, x_val)
+        _check_ids(user_model, layout, x_val, "x_val")
     from .diagnosis.data_checks import finite_rows, nonfinite_data
 
     # rows with NaN/inf can be neither trained on nor judged: drop them (training and

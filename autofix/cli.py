@@ -100,10 +100,21 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
 def _check_named_arrays(model, data, data_path: Path) -> None:
     """An archive's arrays named after the model's inputs or outputs, checked before any
     note is printed (bad input is one line naming the file)."""
-    from .outputs import output_arrays
+    from .outputs import output_arrays, unread_targets
     from .packing import layout_of, one_array
 
     layout = layout_of(model) if len(model.inputs) > 1 else None
+    unread = []  # arrays named after no input or output: left out, and said so once
+    for arrays, what in ((data.x, "x"), (data.x_val, "x_val")):
+        if layout is not None and isinstance(arrays, dict):
+            for key in layout.unread(arrays, what):
+                unread.append(key if what == "x" else f"x_val_{key}")
+                del arrays[key]
+    for arrays, what in ((data.y, "y"), (data.y_val, "y_val")):
+        if len(model.outputs) > 1 and isinstance(arrays, dict):
+            for key in unread_targets(model, arrays, what):
+                unread.append(f"{what}_{key}")
+                del arrays[key]
     try:
         one_array(data.x, model, layout)
         if data.x_val is not None:
@@ -117,6 +128,8 @@ def _check_named_arrays(model, data, data_path: Path) -> None:
                              "model has one output: save its targets as y")
     except InputError as err:
         raise InputError(str(err), path=str(data_path)) from None
+    if unread:
+        data.notes.append(f"left out arrays the model does not read: {', '.join(unread)}")
 
 
 def _check_table_fits(model, data, data_path: Path) -> None:

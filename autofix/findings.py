@@ -32,6 +32,7 @@ CODES = {
     "below_reference": "the repair works but recovers less than 90% of what a reference model reaches",
     "frozen_layers": "layers set trainable=False keep their random start: the model cannot learn",
     "narrow_bottleneck": "a hidden layer narrower than the output needs squeezes what reaches it",
+    "underperforming_weights": "the model as given falls well short of what its own setup reaches retrained from fresh weights: its weights, not its design, hold it back",
     "heavy_dropout": "dropout rates so high that too little of each layer's output gets through to learn",
 }
 

@@ -586,6 +586,40 @@ def reads_ids(model) -> bool:
     return False
 
 
+def embeddings_by_input(model) -> dict[int, list]:
+    """{index of a model input: the Embedding layers that read it directly}."""
+    inputs = [t._keras_history[0] for t in model.inputs]
+    found: dict[int, list] = {}
+    for layer in model.layers:
+        if type(layer).__name__ != "Embedding":
+            continue
+        for parent in parents(layer):
+            for i, source in enumerate(inputs):
+                if parent is source:
+                    found.setdefault(i, []).append(layer)
+    return found
+
+
+def check_ids(model, arrays: list, names: list[str], source: str | None = None) -> None:
+    """One :class:`InputError` line when an input's ids fall outside the range of an
+    Embedding that reads it (Keras fails on them with a TensorFlow error, or, on a GPU,
+    looks up zeros); ``arrays``: each input's values, in the model's input order."""
+    for i, layers in embeddings_by_input(model).items():
+        values = np.asarray(arrays[i], dtype="float64")
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            continue
+        low, high = int(np.floor(values.min())), int(np.floor(values.max()))
+        for layer in layers:
+            size = int(layer.input_dim)
+            if low < 0 or high >= size:
+                raise InputError(
+                    f"{names[i]} holds ids from {low} to {high}, but the Embedding {layer.name!r} "
+                    f"reads ids 0..{size - 1} (input_dim={size}): "
+                    + (f"give it input_dim={high + 1}, or re-encode the ids to 0..{size - 1}"
+                       if low >= 0 else f"re-encode the ids to 0..{size - 1}"), path=source)
+
+
 def _learnable(layer) -> int:
     """Parameters ``layer`` trains when it is trainable, whether it is frozen now or not
     (BatchNormalization's moving statistics never are)."""

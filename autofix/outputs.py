@@ -17,7 +17,9 @@ that is unrepairable, else the first one repaired).
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
+import warnings
 
 import numpy as np
 
@@ -37,6 +39,9 @@ def output_arrays(model, y, what: str = "y") -> list[np.ndarray]:
     or a list/tuple in the model's output order."""
     names = output_names(model)
     if isinstance(y, dict):
+        if unread := unread_targets(model, y, what):
+            warnings.warn(f"autofix: {what} arrays that no output of the model gives were left "
+                          f"out: {', '.join(unread)}", UserWarning, stacklevel=3)
         missing = [n for n in names if n not in y and f"{what}_{n}" not in y]
         if missing:
             raise InputError(f"{what} has no array for the model's output {missing[0]!r} (it "
@@ -44,12 +49,22 @@ def output_arrays(model, y, what: str = "y") -> list[np.ndarray]:
                              f"{', '.join(map(repr, names))})")
         return [np.asarray(y[n] if n in y else y[f"{what}_{n}"]) for n in names]
     if isinstance(y, (list, tuple)) and len(y) and all(hasattr(a, "shape") for a in y):
+        if isinstance(model.output, dict):
+            raise InputError(f"the model's outputs are a dict ({', '.join(map(repr, names))}); "
+                             f"give {what} as a dict by output name (a list would be read in "
+                             "that order, which is not necessarily yours)")
         if len(y) != len(names):
             raise InputError(f"{what} holds {len(y)} arrays but the model has {len(names)} "
                              f"outputs ({', '.join(map(repr, names))})")
         return [np.asarray(a) for a in y]
     raise InputError(f"the model has {len(names)} outputs ({', '.join(map(repr, names))}); give "
                      f"{what} as a dict of arrays by output name (in a .npz: y_<name>)")
+
+
+def unread_targets(model, y: dict, what: str = "y") -> list[str]:
+    """The keys of ``y`` that name no output of the model."""
+    wanted = {key for name in output_names(model) for key in (name, f"{what}_{name}")}
+    return [key for key in y if key not in wanted]
 
 
 def _loss_of(model, index: int, name: str):
@@ -97,10 +112,11 @@ def repair_each(repair_one, model, x, y, *, validation_data=None, budget=None, t
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise InputError("validation_data must be a pair (x_val, y_val)")
         y_vals = output_arrays(model, validation_data[1], "y_val")
-    if budget is not None:
-        settings["budget"] = float(budget) / len(names)
     results = []
     for i, name in enumerate(names):
+        if budget is not None:  # what the outputs before it left, shared with those after
+            left = float(budget) - (time.monotonic() - started)
+            settings["budget"] = max(left, 1.0) / (len(names) - i)
         view = output_view(model, i)
         given = None if y_vals is None else (validation_data[0], y_vals[i])
         try:
@@ -110,7 +126,10 @@ def repair_each(repair_one, model, x, y, *, validation_data=None, budget=None, t
             raise InputError(f"output {name!r}: {err}") from None
         if results[-1].interrupted:  # Ctrl-C: the outputs after it are left as they are
             break
-    return combine(model, names, results, time.monotonic() - started)
+    combined = combine(model, names, results, time.monotonic() - started)
+    if budget is not None:
+        combined.budget = float(budget)
+    return combined
 
 
 def _deciding(results: list[RepairResult]) -> int:
@@ -157,6 +176,49 @@ def combined_model(model, names: list[str], fixed: dict):
     return combined
 
 
+def _keyed_loss(line: str | None, name: str) -> str | None:
+    """A one-output compile line's ``loss=X`` as the model's loss dict: ``loss={"name": X,
+    ...}`` (the other outputs' losses as they were)."""
+    if not line:
+        return line
+    return re.sub(r"loss=(.*)\)$", lambda m: f'loss={{"{name}": {m.group(1)}, ...}})', line)
+
+
+def merged_edits(repaired: list[tuple[str, RepairResult]]) -> list[dict]:
+    """The repaired outputs' edits as changes to the user's one script: an edit every
+    repaired output needs once, for the whole model (no ``output``); a compile edit as that
+    output's entry of the loss dict; one ``fit`` edit, with the most epochs any output
+    needs (each output's in its ``change``)."""
+    edits, seen, fits = [], {}, []
+    for name, result in repaired:
+        for edit in (result.fix or {}).get("edits", []):
+            if edit["where"] == "fit":
+                fits.append((name, edit))
+                continue
+            if edit["where"] == "compile":
+                edit = {**edit, "before": _keyed_loss(edit.get("before"), name),
+                        "after": _keyed_loss(edit["after"], name)}
+            key = (edit["where"], edit["change"], edit.get("before"), edit["after"],
+                   edit.get("setup"))
+            if key in seen:  # several outputs need it: it is the whole model's
+                seen[key].pop("output", None)
+                continue
+            seen[key] = {**edit, "output": name}
+            edits.append(seen[key])
+    if fits:
+        def epochs(edit) -> int:
+            found = re.search(r"epochs=(\d+)", edit["after"])
+            return int(found.group(1)) if found else 0
+
+        name, longest = max(fits, key=lambda pair: epochs(pair[1]))
+        edit = dict(longest)
+        if len(fits) > 1:
+            edit["change"] += "; the longest any output needs (" + ", ".join(
+                f"{n!r} {epochs(e)}" for n, e in fits) + ")"
+        edits.append(edit)
+    return edits
+
+
 def combine(model, names: list[str], results: list[RepairResult], seconds: float) -> RepairResult:
     """One :class:`RepairResult` for the outputs' results (see the module's docstring)."""
     statuses = [r.status for r in results]
@@ -177,9 +239,7 @@ def combine(model, names: list[str], results: list[RepairResult], seconds: float
                     strategies.append(strategy)
         repaired = [(name, r) for name, r in zip(names, results) if r.status == "repaired"]
         fix = {**deciding.fix, "strategies": strategies, "model_path": None,
-               "outputs": [name for name, _ in repaired],
-               "edits": [{**edit, "output": name} for name, r in repaired
-                         for edit in r.fix.get("edits", [])]}
+               "outputs": [name for name, _ in repaired], "edits": merged_edits(repaired)}
     budgets = [r.budget for r in results if r.budget is not None]
     return RepairResult(
         status=status, model=combined_model(model, names, fixed) if fixed else model,

@@ -16,6 +16,7 @@ that input's columns of its mean and variance), and the cutting layers are gone.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,9 @@ class InputLayout:
         """``x`` (a dict by input name, or a list/tuple in the model's input order) as one
         array per input, in order, each checked against its input's shape."""
         if isinstance(x, dict):
+            if unread := self.unread(x, what):
+                warnings.warn(f"autofix: {what} arrays that no input of the model reads were left "
+                              f"out: {', '.join(unread)}", UserWarning, stacklevel=3)
             by_name = {}
             for slot in self.slots:
                 key = next((k for k in (slot.name, f"{what}_{slot.name}") if k in x), None)
@@ -92,6 +96,11 @@ class InputLayout:
                 by_name[slot.name] = x[key]
             given = [by_name[name] for name in self.names]
         elif isinstance(x, (list, tuple)):
+            if self.keyed:
+                raise InputError(f"the model was built on a dict of inputs "
+                                 f"({', '.join(map(repr, self.names))}); give {what} as a dict by "
+                                 "input name (a list would be read in that order, which is not "
+                                 "necessarily yours)")
             if len(x) != len(self.slots):
                 raise InputError(f"{what} holds {len(x)} arrays but the model has "
                                  f"{len(self.slots)} inputs ({', '.join(map(repr, self.names))})")
@@ -117,6 +126,11 @@ class InputLayout:
             counts = ", ".join(f"{s.name!r} {len(a)}" for s, a in zip(self.slots, out))
             raise InputError(f"{what}'s arrays have different numbers of rows ({counts})")
         return out
+
+    def unread(self, x: dict, what: str = "x") -> list[str]:
+        """The keys of ``x`` that name no input of the model."""
+        wanted = {key for slot in self.slots for key in (slot.name, f"{what}_{slot.name}")}
+        return [key for key in x if key not in wanted]
 
     def pack(self, x, what: str = "x") -> np.ndarray:
         """The inputs' arrays flattened and side by side: one float array of ``width``

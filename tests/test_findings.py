@@ -54,6 +54,7 @@ def test_healthy_models_have_no_findings(scenario, diagnosed):
 
 def test_every_contract_code_is_covered():
     covered = set(BROKEN) | {"nonfinite_data", "absent_classes",
+                             "underperforming_weights",  # below, and tests/test_multi_output.py
                              "fit_error",  # tests/test_first_hour.py
                              "below_reference"}  # tests/test_search.py
     assert set(CODES) <= covered
@@ -246,3 +247,25 @@ def test_heavy_dropout_names_recurrent_dropout_too():
     model = keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(4, recurrent_dropout=0.8),
                               keras.layers.Dropout(0.1), keras.layers.Dense(1)])
     assert dropout_rates(model) == {model.layers[0].name: 0.8, model.layers[1].name: 0.1}
+
+
+def test_underperforming_weights_fires_when_the_setup_retrained_does_far_better():
+    from autofix.diagnosis import Diagnosis
+    from autofix.judge import Judgement
+
+    def verdict(metric):
+        return Judgement(metric, 0.0, 0.1, metric < 0.1, False, f"r2 {metric}")
+
+    reference = {"metric": 0.95, "constant": 0.0, "degenerate": False}
+    behind = Diagnosis(given=verdict(0.14), rerun=verdict(0.93), reference=reference, metric="r2")
+    behind.refresh()
+    assert behind.weights_behind and not behind.healthy
+    (finding,) = [f for f in behind.findings if f.code == "underperforming_weights"]
+    assert finding.severity == "error" and "0.140" in finding.message and "0.930" in finding.message
+    # quiet: weights that do as well as their setup, and a setup that does no better
+    for given, rerun in [(0.9, 0.93), (0.14, 0.2), (0.14, 0.5)]:
+        quiet = Diagnosis(given=verdict(given), rerun=verdict(rerun), reference=reference,
+                          metric="r2")
+        quiet.refresh()
+        assert not quiet.weights_behind
+        assert "underperforming_weights" not in {f.code for f in quiet.findings}

@@ -20,8 +20,9 @@ runner = CliRunner()
 IDS = 8
 
 
-def _model(seed=0):
-    """A numeric branch (three features) beside an Embedding of a category id."""
+def _model(seed=0, *, keyed=True):
+    """A numeric branch (three features) beside an Embedding of a category id, built on a
+    dict of inputs (or a list: num, cat)."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -30,7 +31,8 @@ def _model(seed=0):
     embedded = keras.layers.Flatten()(keras.layers.Embedding(IDS, 4)(cat))
     h = keras.layers.Concatenate()([keras.layers.Dense(16, activation="relu")(num), embedded])
     h = keras.layers.Dense(16, activation="relu")(h)
-    model = keras.Model({"num": num, "cat": cat}, keras.layers.Dense(1, name="price")(h))
+    inputs = {"num": num, "cat": cat} if keyed else [num, cat]
+    model = keras.Model(inputs, keras.layers.Dense(1, name="price")(h))
     model.compile(optimizer="adam", loss="mse")
     return model
 
@@ -57,8 +59,14 @@ def test_the_layout_packs_names_and_refuses_arrays_that_do_not_fit():
     assert packed.shape == (10, 4) and packed.dtype == np.float32
     back = layout.unpack(packed)
     assert all(np.array_equal(back[name], x[name]) for name in x)
-    ordered = [x[name] for name in layout.names]
-    assert np.array_equal(layout.pack(ordered), packed)  # a list in the model's input order
+    listed = layout_of(_model(keyed=False))
+    assert listed.names == ["num", "cat"] and not listed.keyed
+    in_order = listed.pack([x["num"], x["cat"]])  # a list in the model's input order
+    assert np.array_equal(listed.unpack(in_order)["cat"], x["cat"])
+    with pytest.raises(InputError, match="holds 1 arrays but the model has 2 inputs"):
+        listed.pack([x["num"]])
+    with pytest.raises(InputError, match="built on a dict of inputs"):
+        layout.pack([x["num"], x["cat"]])  # Keras would read it in sorted name order
     assert np.array_equal(layout.pack({"x_num": x["num"], "x_cat": x["cat"]}), packed)
     num_first = layout.slots[layout.names.index("num")].start
     assert layout.column_name(num_first + 2) == "input 'num' feature 2"
@@ -67,12 +75,23 @@ def test_the_layout_packs_names_and_refuses_arrays_that_do_not_fit():
     for bad, words in [({"num": x["num"]}, "no array for the model's input 'cat'"),
                        ({**x, "num": x["num"][:, :2]}, "input 'num' has rows of shape (2,)"),
                        ({**x, "cat": x["cat"][:5]}, "different numbers of rows"),
-                       (x["num"], "give x as a dict of arrays by input name"),
-                       ([x["num"]], "holds 1 arrays but the model has 2 inputs")]:
+                       (x["num"], "give x as a dict of arrays by input name")]:
         with pytest.raises(InputError, match=words.replace("(", r"\(").replace(")", r"\)")):
             layout.pack(bad)
     with pytest.raises(InputError, match="no x array"):  # one input: a dict names it
         one_array({"other": x["num"]}, _one_input_model(), None)
+    with pytest.warns(UserWarning, match="left out: extra"):
+        layout.pack({**x, "extra": x["num"]})
+
+
+def test_ids_beyond_an_embedding_are_one_error_line_not_a_tensorflow_trace():
+    x, y = _data(200)
+    x["cat"] = x["cat"] + 50
+    with pytest.raises(InputError) as err:
+        autofix.diagnose(_model(), x, y)
+    message = str(err.value)
+    assert "input 'cat' holds ids from 50 to 57" in message and "input_dim=58" in message
+    assert "\n" not in message
 
 
 def _one_input_model():

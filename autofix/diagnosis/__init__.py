@@ -91,8 +91,20 @@ class Diagnosis:
             self.rerun is None or not self.rerun.degenerate)
 
     @property
+    def weights_behind(self) -> bool:
+        """The given model underperforms while its own setup, retrained from fresh weights,
+        clearly beats it and gains at least :data:`UNDERPERFORMING` of what the reference
+        gains: the weights it came with (too briefly trained, on other data, or dragged by
+        another output sharing its layers) hold it back, not its design."""
+        ref, given, rerun = self.reference, self.given, self.rerun
+        if not self.underperforming or given.degenerate or rerun is None or rerun.degenerate:
+            return False  # (degenerate weights are degenerate_predictions' to name)
+        return (rerun.metric - given.metric > given.margin and rerun.metric - rerun.constant
+                >= UNDERPERFORMING * (ref["metric"] - ref["constant"]))
+
+    @property
     def healthy(self) -> bool:
-        if self.data_problem or not self.works:
+        if self.data_problem or not self.works or self.weights_behind:
             return False
         if self.underperforming and any(f.severity == "error" for f in self.static):
             return False  # well short of the reference, with a cause in sight: worth repairing
@@ -107,6 +119,9 @@ class Diagnosis:
             if self.given is not None:
                 summary += training_checks.degenerate_predictions(
                     self.given, self.rerun, self.metric, self.reference, self.rerun_error)
+            if self.weights_behind:
+                summary += training_checks.underperforming_weights(
+                    self.given, self.rerun, self.metric, self.reference)
         self.findings = _ordered(_attribute(self.static + self.dynamic + summary), self.healthy)
 
 

@@ -145,6 +145,20 @@ def degenerate_predictions(given: Judgement, rerun: Judgement | None, metric: st
          "reference": reference or None})]
 
 
+def underperforming_weights(given: Judgement, rerun: Judgement, metric: str,
+                            reference: dict) -> list[Finding]:
+    """The given weights fall well short while the user's own setup, retrained from fresh
+    weights, does not (see :attr:`autofix.diagnosis.Diagnosis.weights_behind`)."""
+    return [Finding(
+        "underperforming_weights", "error",
+        f"the model as given reaches {metric} {given.metric:.3f}, but its own setup retrained "
+        f"from fresh weights reaches {rerun.metric:.3f} (a quick scikit-learn model "
+        f"{reference['metric']:.3f}; constant baseline {given.constant:.3f}): the weights it "
+        "came with hold it back (trained too briefly, on other data, or dragged by another "
+        "output that shares its layers), not its design; train it again",
+        {"given": given.to_dict(), "retrained": rerun.to_dict(), "reference": reference})]
+
+
 def no_signal(reference: dict, metric: str) -> list[Finding]:
     if not reference or not reference.get("degenerate"):
         return []
