@@ -23,7 +23,7 @@ from .modelio import check_ids, check_model, load_model
 from .problem import Problem, holdout_mode, split
 from .result import RepairResult
 from .script_edits import edits_for
-from .setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units, setup_from_model
+from .training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units, setup_from_model
 from .strategies import registry
 from .training import predict
 from .task import infer_task
@@ -130,7 +130,7 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     units = output_units(model)
     loss = getattr(model, "loss", None)
     from .modelio import output_activation
-    from .setup import canonical_loss
+    from .training_setup import canonical_loss
 
     loss_name = canonical_loss(loss)[0] if loss is not None else ""
     regression_setup = loss_name in REGRESSION_LOSSES and loss_name not in PROBABILISTIC_LOSSES

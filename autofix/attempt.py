@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .candidate import Candidate, build
-from .errors import AttemptFailed, error_text
+from .errors import AttemptFailed, brief, error_text
 from .judge import Judgement, judge
 from .problem import Problem
-from .setup import TrainingSetup
+from .training_setup import TrainingSetup
 from .task import class_ids
 from .training import TrainLog, encode_targets, fit, predict
 
@@ -109,8 +109,6 @@ def _build(candidate: Candidate, problem: Problem, registry, started: float):
     """(the candidate's draft, None), or (None, the failed attempt) when a strategy raises."""
     try:
         return build(candidate, problem, registry), None
-    except KeyboardInterrupt:
-        raise
     except Exception as err:  # noqa: BLE001 - a strategy that raises is a failed attempt
         return None, _failed(candidate, err, started)
 
@@ -187,11 +185,9 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         if log.stopped in ("stuck", "time"):
             attempt.reason = f"{log.detail}; {attempt.reason}"
         attempt.model = model
-    except KeyboardInterrupt:
-        raise
     except Exception as err:  # noqa: BLE001 - a failed trial, as keras-tuner records it
         attempt.verdict = None
-        attempt.reason = (" ".join(str(err).split())[:300] if isinstance(err, AttemptFailed)
+        attempt.reason = (brief(err, 300) if isinstance(err, AttemptFailed)
                           else error_text(err))
     attempt.seconds = time.monotonic() - started
     return attempt

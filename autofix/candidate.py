@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._tf import keras, set_seed
-from .setup import TrainingSetup, output_units
+from .errors import brief
+from .training_setup import TrainingSetup, output_units
 from .surgery import clone_keeping_frozen
 from .problem import Problem
 from .task import Task, divided_task
@@ -93,7 +94,7 @@ class StrategyFailed(Exception):
     def __init__(self, name: str, error: Exception):
         self.name, self.error = name, error
         super().__init__(f"strategy {name} failed: {type(error).__name__}: "
-                         f"{' '.join(str(error).split())[:250]}")
+                         f"{brief(error, 250)}")
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,6 @@ def build(candidate: Candidate, problem: Problem, registry) -> Draft:
         draft.recipe = Candidate.of(candidate.strategies[:i])
         try:
             registry[name].apply(draft, problem)
-        except KeyboardInterrupt:
-            raise
         except Exception as err:
             raise StrategyFailed(name, err) from err
     overrides = candidate.param_dict

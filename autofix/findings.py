@@ -106,7 +106,3 @@ class Findings(list):
 
 def codes(findings) -> set[str]:
     return {f.code for f in findings}
-
-
-def errors(findings) -> list[Finding]:
-    return [f for f in findings if f.severity == "error"]

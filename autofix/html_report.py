@@ -14,6 +14,7 @@ from html import escape
 
 import numpy as np
 
+from .errors import brief
 from .report import verdict_line
 from .script_edits import as_text
 
@@ -185,7 +186,7 @@ def _why_no_original(result, extra: dict) -> str:
     """Why the original setup has no loss curve, in words."""
     error = extra.get("original_error")
     if error:
-        return f"its training failed: {' '.join(str(error).split())[:400]}"
+        return f"its training failed: {brief(error, 400)}"
     diagnosis = getattr(result, "diagnosis", None)
     log = getattr(diagnosis, "rerun_log", None)
     stopped, detail = getattr(log, "stopped", "completed"), getattr(log, "detail", "")
@@ -205,7 +206,7 @@ def _early_stop(result, extra: dict, epochs: int) -> str:
         return ""
     when = f"after {epochs} epoch{'s' if epochs > 1 else ''}"
     if extra.get("original_error"):
-        return f"{when}: {' '.join(str(extra['original_error']).split())[:400]}"
+        return f"{when}: {brief(extra['original_error'], 400)}"
     log = getattr(getattr(result, "diagnosis", None), "rerun_log", None)
     stopped = getattr(log, "stopped", "completed")
     if log is None or stopped == "completed":

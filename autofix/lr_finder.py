@@ -17,7 +17,7 @@ import numpy as np
 
 from . import compiled_training
 from ._tf import keras
-from .setup import TrainingSetup
+from .training_setup import TrainingSetup
 from .training import SETTINGS
 
 START, END, STEPS = 1e-5, 10.0, 300  # ~50 steps a decade: enough for SGD to show a trend

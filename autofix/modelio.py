@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ._tf import keras
-from .errors import InputError, error_text, existing_file
+from .errors import InputError, brief, error_text, existing_file
 
 
 def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = None,
@@ -153,7 +153,7 @@ def _recompile_from_training_config(model, path: str, err: BaseException) -> str
     builds only Keras' own optimizers and losses. If the setup cannot be recovered the model
     stays uncompiled, and the note says so.
     """
-    reason = " ".join(str(err).split())[:120]
+    reason = brief(err, 120)
     head = f"{path}: Keras could not restore how it was compiled ({reason})"
     try:
         import h5py
@@ -167,10 +167,10 @@ def _recompile_from_training_config(model, path: str, err: BaseException) -> str
         loss = _loss_from_config(config.get("loss"))
         model.compile(optimizer=optimizer, loss=loss)
     except Exception as failure:  # noqa: BLE001 - any failure leaves the model uncompiled
-        why = " ".join(str(failure).split())[:120] or type(failure).__name__
+        why = brief(failure, 120)
         return (f"{head}; loaded it uncompiled (its training_config could not be used: {why}); "
                 "autofix takes Adam and the task's usual loss as the original setup")
-    from .setup import canonical_loss
+    from .training_setup import canonical_loss
 
     rate = optimizer.get_config().get("learning_rate")
     rate = f"{float(rate):.4g}" if isinstance(rate, (int, float)) else "a schedule"
@@ -232,7 +232,7 @@ def _loss_from_config(spec):
     if isinstance(spec, dict) and spec.get("class_name") == "function":  # Keras 2.13+
         spec = spec.get("config")
     if isinstance(spec, str):
-        from .setup import LOSS_ALIASES
+        from .training_setup import LOSS_ALIASES
 
         key = spec.lower()
         key = _LEGACY_LOSSES.get(key, key)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .setup import TrainingSetup
+from .training_setup import TrainingSetup
 from .task import Task, class_ids
 
 

@@ -101,18 +101,18 @@ def verdict_line(report: dict) -> str:
     return line
 
 
-def print_report(report: dict, console: Console | None = None, *, quiet: bool = False) -> None:
+def print_report(report: dict, console: Console | None = None) -> None:
+    """The findings, each output's attempts, the verdict and the edits, for a terminal."""
     console = console or Console()
-    if not quiet:
-        if report["findings"]:
-            console.print(findings_table(report["findings"]))
-        for name, sub in (report.get("outputs") or {None: report}).items():
-            if sub["attempts"]:  # each output's attempts under its own metric
-                if name is not None:
-                    console.print(f"output {name!r}", style="bold", highlight=False)
-                console.print(attempts_table(sub["attempts"], sub["metric"]))
+    if report["findings"]:
+        console.print(findings_table(report["findings"]))
+    for name, sub in (report.get("outputs") or {None: report}).items():
+        if sub["attempts"]:  # each output's attempts under its own metric
+            if name is not None:
+                console.print(f"output {name!r}", style="bold", highlight=False)
+            console.print(attempts_table(sub["attempts"], sub["metric"]))
     style, title = VERDICT.get(report["status"], ("", ""))
-    if quiet or not console.is_terminal:
+    if not console.is_terminal:
         console.print(f"[bold {style}]{verdict_line(report)}[/]", highlight=False)
     else:
         from rich.panel import Panel
@@ -120,7 +120,7 @@ def print_report(report: dict, console: Console | None = None, *, quiet: bool = 
         console.print(Panel(verdict_line(report), title=title, border_style=style, expand=False),
                       highlight=False)
     edits = (report.get("fix") or {}).get("edits")
-    if edits and not quiet:
+    if edits:
         console.print("The same repair in your own script (x_train, y_train: your arrays):",
                       style="bold", highlight=False)
         console.print(as_text(edits), markup=False, highlight=False, soft_wrap=True)

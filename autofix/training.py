@@ -20,7 +20,7 @@ import numpy as np
 from . import compiled_training, interrupts
 from .errors import error_text
 from ._tf import keras, tf
-from .setup import TrainingSetup, PROBABILISTIC_LOSSES
+from .training_setup import TrainingSetup, PROBABILISTIC_LOSSES
 from .train_log import StuckCheck, TrainLog, update_ratio
 from .task import Task, class_ids, class_ids_of_classes
 
@@ -265,8 +265,6 @@ def _fit_compiled(model, setup, x, y_encoded, *, validation, **kwargs) -> TrainL
         log = compiled_training.fit(program, model, setup, x, y_encoded, validation=validation,
                                     patience=passes_patience(setup, len(x)) if setup.early_stopping else 0,
                                     **kwargs)
-    except KeyboardInterrupt:
-        raise
     except Exception:  # noqa: BLE001 - Keras' own fit says what is wrong
         return None
     return log

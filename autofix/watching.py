@@ -209,8 +209,6 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
                 self._write(record)
         except InputError as err:
             record.skipped = str(err)
-        except KeyboardInterrupt:
-            raise
         except Exception as err:  # noqa: BLE001 - autofix's failure, not the user's script's
             record.skipped = f"autofix failed: {error_text(err, 200)}"
         finally:

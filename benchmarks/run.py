@@ -67,7 +67,7 @@ def scenario_rows(names, rows: int, blind: bool, seed: int = 0, rebuild: bool = 
     from autofix import bench
     from autofix.api import prepare
     from autofix.scenarios import make_case
-    from autofix.search import blind_search
+    from benchmarks.blind_search import blind_search
     from autofix.strategies import registry
 
     out = []

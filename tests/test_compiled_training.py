@@ -11,7 +11,7 @@ import pytest
 from autofix import compiled_training
 from autofix._tf import keras
 from autofix.lr_finder import range_test
-from autofix.setup import TrainingSetup
+from autofix.training_setup import TrainingSetup
 from autofix.training import SETTINGS, fit
 
 k = keras()

@@ -99,7 +99,7 @@ def _one_error(args, inputs, path):
 
 def test_h5_with_mse_loads_and_keeps_its_training_setup(folder):
     from autofix.modelio import load_model
-    from autofix.setup import canonical_loss
+    from autofix.training_setup import canonical_loss
 
     notes = []
     model = load_model(folder / "m.h5", notes=notes)
@@ -156,7 +156,7 @@ def test_h5_with_keras2_training_config(folder, tmp_path, name):
     import h5py
 
     from autofix.modelio import load_model
-    from autofix.setup import canonical_loss
+    from autofix.training_setup import canonical_loss
 
     config, optimizer, rate, loss = KERAS2_CONFIGS[name]
     path = tmp_path / "old.h5"

@@ -10,7 +10,7 @@ from autofix.api import prepare
 from autofix.diagnosis import model_checks
 from autofix.judge import judge, predicted_labels
 from autofix.report import verdict_line
-from autofix.setup import TrainingSetup
+from autofix.training_setup import TrainingSetup
 from autofix.task import class_ids, infer_task, label_step
 from autofix.training import encode_targets
 

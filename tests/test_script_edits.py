@@ -9,7 +9,7 @@ import pytest
 import autofix
 from autofix.judge import judge
 from autofix.script_edits import as_text, compile_code, optimizer_code, script_edits
-from autofix.setup import TrainingSetup
+from autofix.training_setup import TrainingSetup
 from autofix.task import infer_task
 
 

@@ -15,7 +15,7 @@ from autofix.api import prepare
 from autofix.candidate import Draft
 from autofix.engine import CANDIDATE_SHARE, Budget, SettlingDeadline, Target, best_attempt, epoch_cap
 from autofix.lr_finder import range_test, valley
-from autofix.setup import TrainingSetup
+from autofix.training_setup import TrainingSetup
 from autofix.training import TrainLog
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from autofix import compiled_training
 from autofix._tf import keras, set_seed
-from autofix.setup import TrainingSetup
+from autofix.training_setup import TrainingSetup
 from autofix.stacked_training import StackedProgram, fit_stacked, stackable
 
 k = keras()

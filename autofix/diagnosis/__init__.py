@@ -137,7 +137,7 @@ class Rerun:
 
 def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
     """``y`` as the user's own training fed it to the model (only its shape adapted)."""
-    from ..setup import output_units
+    from ..training_setup import output_units
 
     return encode_targets(problem.task, problem.setup, y, output_units(problem.model))
 

@@ -7,7 +7,7 @@ import numpy as np
 from .._tf import keras, set_seed, tf
 from ..findings import Finding
 from ..modelio import activation_name, kernel_layers
-from ..setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units
+from ..training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units
 from ..surgery import RELU_LIKE, output_head, wanted_output
 from ..task import MAX_CLASS_WIDTH, Task, label_step
 
@@ -95,7 +95,7 @@ def loss_mismatch(model, task: Task, setup) -> list[Finding]:
         why = f"from_logits=True while the output already applies {act}: probabilities squashed twice"
     if not why:
         return []
-    from ..setup import default_loss
+    from ..training_setup import default_loss
 
     want = default_loss(task, wanted_output(task, units)[1])
     return [Finding("loss_mismatch", severity, f"{why}; use {want}",
@@ -168,7 +168,7 @@ def label_plan(task: Task, units: int, setup, model=None) -> dict | None:
         plan["label_map"] = {f"{classes[0]:g}": 0, f"{classes[1]:g}": 1}
     if units >= 2 and (loss in ROW_LOSSES or loss in BINARY_LOSSES and task.kind == "binary") \
             and (model is None or not loss_mismatch(model, task, setup)):
-        from ..setup import default_loss
+        from ..training_setup import default_loss
 
         plan["problems"].append("ids_for_rows")
         plan["loss"] = default_loss(task, units)

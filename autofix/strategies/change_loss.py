@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..setup import default_loss
+from ..training_setup import default_loss
 from .base import Strategy, register
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..findings import codes
 from ..modelio import layer_width, width_head
-from ..setup import output_units
+from ..training_setup import output_units
 from ..surgery import clone_changing, output_head, wanted_output
 from .base import Strategy, register
 

@@ -1,4 +1,4 @@
-"""The repair space as a keras-tuner search: one HyperModel, any Oracle.
+"""The benchmark's blind search: the repair space as a keras-tuner search, one HyperModel.
 
 :class:`RepairHyperModel` builds a candidate from hyperparameters (one boolean per
 strategy, the learning rate, the epochs) and fits it with autofix's lean training, scoring
@@ -13,9 +13,9 @@ import math
 import tempfile
 import time
 
-from .attempt import Attempt, train_and_judge
-from .candidate import Candidate, build
-from .problem import Problem
+from autofix.attempt import Attempt, train_and_judge
+from autofix.candidate import Candidate, build
+from autofix.problem import Problem
 
 BLIND_EXCLUDES = {"tune_training", "retrain"}
 
@@ -60,7 +60,7 @@ def blind_search(problem: Problem, usable: dict, *, seconds: float, seed: int = 
     kt = _kt()
     record: list = []
     started = time.monotonic()
-    from .tuning import DeadlineRandomSearchOracle, DirectTuner
+    from autofix.tuning import DeadlineRandomSearchOracle, DirectTuner
 
     oracle = DeadlineRandomSearchOracle(started + seconds, objective=kt.Objective("score", "max"),
                              max_trials=max_trials, seed=seed, max_consecutive_failed_trials=max_trials)
