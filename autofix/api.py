@@ -155,7 +155,7 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
                       setup=setup, seed=int(seed), holdout=holdout, layout=layout,
                       user_model=user_model, stream=stream,
                       stream_held_out=stream is not None and validation_data is None)
-    problem.notes["early_findings"] = early  # the diagnosis reports them first
+    problem.early_findings = early  # the diagnosis reports them first
     return problem, early
 
 
@@ -248,7 +248,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
     progress = default_progress(progress)
     notify = progress or (lambda *event: None)
     if progress is not None:
-        problem.notes["notify"] = progress
+        problem.notify = progress
     attempts: list[Attempt] = []
     diagnosis = Diagnosis()
     interrupted = searched = False

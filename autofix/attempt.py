@@ -83,7 +83,7 @@ class Attempt:
 
 def _epoch_events(problem: Problem):
     """A function that reports ("epoch", (epoch, planned, loss)) to the repair's listener."""
-    notify = problem.notes.get("notify")
+    notify = problem.notify
     if notify is None:
         return None
     return lambda epoch, planned, loss: notify("epoch", (epoch, planned, loss))

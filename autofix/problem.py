@@ -25,7 +25,15 @@ class Problem:
     setup: TrainingSetup
     seed: int = 0
     findings: list = field(default_factory=list)
-    notes: dict = field(default_factory=dict)
+    #: findings made while reading the data (rows with NaN dropped): reported first
+    early_findings: list = field(default_factory=list)
+    #: the repair's listener (``notify(event, payload)``), when someone listens
+    notify: object = None
+    #: the user's setup retrained by the diagnosis (:class:`autofix.diagnosis.Rerun`)
+    rerun: object = None
+    #: measurements strategies reuse between candidates (a range test's learning rate, the
+    #: tuner's choice, a probe's verdict), keyed by what they depend on
+    cache: dict = field(default_factory=dict)
     deadline: float | None = None
     #: how candidates are judged: ``split`` (the held-out rows ``x_val``), ``folds``
     #: (repeated k-fold over every row: too few held-out rows to prove anything), or
@@ -80,7 +88,7 @@ class Problem:
         return self.stop_split
 
     def with_rows(self, x, y, x_val, y_val) -> "Problem":
-        """The same problem on other rows (a fold); findings and notes are shared."""
+        """The same problem on other rows (a fold); findings and the cache are shared."""
         return dataclasses.replace(self, x=x, y=y, x_val=x_val, y_val=y_val, holdout="split",
                                    stop_split=None)
 

@@ -162,7 +162,7 @@ def static_diagnosis(problem: Problem) -> Diagnosis:
     task, model = problem.task, problem.model
     y_all = np.concatenate([problem.y, problem.y_val])
     x_sample = problem.x[:4000]
-    found: list[Finding] = list(problem.notes.get("early_findings", []))
+    found: list[Finding] = list(problem.early_findings)
     found += data_checks.constant_target(y_all)
     constant = "constant_target" in codes(found)
     if not constant:
@@ -210,7 +210,7 @@ def add_rerun(problem: Problem, diagnosis: Diagnosis) -> Diagnosis:
     started = time.monotonic()
     task = problem.task
     again = reproduce(problem)
-    problem.notes["rerun"] = again
+    problem.rerun = again
     log, verdict = again.log, again.verdict
     diagnosis.rerun_log, diagnosis.rerun, diagnosis.reran = log, verdict, True
     found = training_checks.fit_error(log) + training_checks.nonfinite_loss(log) + \

@@ -379,8 +379,8 @@ def _underfits(problem) -> tuple[bool, dict]:
     than the constant baseline, or it gains less than half of what a quick scikit-learn
     model gains over that baseline. (True, evidence) or (False, evidence); cached."""
     key = ("model_checks", "underfits")
-    if key in problem.notes:
-        return problem.notes[key]
+    if key in problem.cache:
+        return problem.cache[key]
     from ..judge import judge
     from ..training import predict
     from . import data_checks
@@ -403,7 +403,7 @@ def _underfits(problem) -> tuple[bool, dict]:
                 verdict = True
                 evidence["why"] = (f"it gains {gain:.3g} over the constant baseline where a quick "
                                    f"scikit-learn model gains {ref_gain:.3g}")
-    problem.notes[key] = (verdict, evidence)
+    problem.cache[key] = (verdict, evidence)
     return verdict, evidence
 
 

@@ -35,13 +35,13 @@ def measured_learning_rate(draft, problem) -> dict:
     recipe, so the folds of a small-data judgement share one measurement)."""
     key = ("range_test", draft.recipe, draft.setup.optimizer, draft.setup.loss,
            draft.setup.batch_size, draft.setup.clipnorm)
-    if key not in problem.notes:
+    if key not in problem.cache:
         model = draft.assemble(problem.input_shape, for_training=True)
         targets = encode_targets(problem.task, draft.setup, draft.training_targets(problem.y),
                                  draft.output_units)
-        problem.notes[key] = range_test(model, draft.setup, problem.x, targets,
+        problem.cache[key] = range_test(model, draft.setup, problem.x, targets,
                                         seed=problem.seed).to_dict()
-    return problem.notes[key]
+    return problem.cache[key]
 
 
 @register

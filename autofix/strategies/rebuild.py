@@ -145,7 +145,7 @@ class Rebuild(Strategy):
         if not any(f.code == "degenerate_predictions" and f.severity == "error"
                    for f in findings):
             return False
-        rerun = problem.notes.get("rerun")
+        rerun = problem.rerun
         verdict = getattr(rerun, "verdict", None)
         return verdict is None or verdict.degenerate
 

@@ -21,7 +21,7 @@ class Retrain(Strategy):
     example_scenario = "stale_weights"
 
     def applies(self, problem, findings) -> bool:
-        rerun = problem.notes.get("rerun")
+        rerun = problem.rerun
         if rerun is None or rerun.verdict is None or rerun.verdict.degenerate:
             return False
         return any(f.code in self.answers for f in findings)

@@ -128,9 +128,9 @@ class TuneTraining(Strategy):
         from . import registry
 
         key = ("tune_training", draft.recipe)
-        if key not in problem.notes:
-            problem.notes[key] = _search(draft, problem, registry())
-        chosen = problem.notes[key]
+        if key not in problem.cache:
+            problem.cache[key] = _search(draft, problem, registry())
+        chosen = problem.cache[key]
         draft.setup = draft.setup.replace(learning_rate=chosen["learning_rate"],
                                           batch_size=chosen["batch_size"])
         draft.params.update(chosen)
