@@ -24,7 +24,7 @@ from .problem import Problem, holdout_mode, split
 from .result import RepairResult
 from .script_edits import edits_for
 from .training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units, setup_from_model
-from .strategies import registry
+from .strategies import usable as usable_strategies
 from .training import predict
 from .task import infer_task
 
@@ -186,18 +186,6 @@ def diagnosis_result(model, x, y=None, *, validation_data=None, task="auto", see
     return _result(problem, diagnosis, [], started, False)
 
 
-def _usable_strategies(names) -> dict:
-    available = registry()
-    if names is None:
-        return available
-    if isinstance(names, str):
-        names = [n for n in names.split(",") if n.strip()]
-    unknown = [n for n in names if n.strip() not in available]
-    if unknown:
-        raise InputError(f"unknown strategy {', '.join(unknown)}; known: {', '.join(available)}")
-    return {n.strip(): available[n.strip()] for n in names}
-
-
 @_quiet_numerics
 def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="auto", strategies=None,
            *, epochs=50, batch_size=32, unsafe=False, custom_objects=None, progress=None,
@@ -229,7 +217,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
                          "folder every machine shares")
     if budget is not None and budget <= 0:
         raise InputError(f"budget must be a positive number of seconds, got {budget}")
-    usable = _usable_strategies(strategies)
+    usable = usable_strategies(strategies)
     model = _as_model(model, unsafe, custom_objects)
     if len(model.outputs) > 1:  # each output repaired as a model of its own
         if role is not None:
@@ -318,7 +306,7 @@ def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", str
     """A distributed worker: train the candidates the chief serves; return how many."""
     from . import distributed
 
-    usable = _usable_strategies(strategies)
+    usable = usable_strategies(strategies)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                          epochs=epochs, batch_size=batch_size, unsafe=unsafe)
     diagnosis = diagnose_problem(problem)  # the same evidence the chief's strategies saw

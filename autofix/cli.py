@@ -277,9 +277,9 @@ def repair(
             if html is not None:
                 _check_output(html, [model, data, output], "HTML report")
             if strategies is not None:
-                from .api import _usable_strategies
+                from .strategies import usable
 
-                _usable_strategies(strategies)
+                usable(strategies)
             from .distributed import role
 
             if role() is not None and workdir is None:

@@ -76,3 +76,20 @@ def registry() -> dict[str, Strategy]:
 
     _load_entry_points()
     return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def usable(names=None) -> dict[str, Strategy]:
+    """The registered strategies ``names`` allows (a list, or one comma-separated string;
+    None: all of them), by name; one :class:`~autofix.errors.InputError` line for a name
+    that is not registered."""
+    from ..errors import InputError
+
+    available = registry()
+    if names is None:
+        return available
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n.strip() not in available]
+    if unknown:
+        raise InputError(f"unknown strategy {', '.join(unknown)}; known: {', '.join(available)}")
+    return {n.strip(): available[n.strip()] for n in names}
