@@ -89,12 +89,15 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
     if layout is not None:  # repaired through one packed input (see autofix.packing)
         model = packing.packed_model(user_model, layout)
     given_x = x
-    x, y, notes = datasets.arrays(x, y)
+    sample = datasets.arrays(x, y)
+    x, y, notes = sample.x, sample.y, sample.notes
+    if sample.batch_rows:  # a dataset trains in its own batches (fit takes no batch_size)
+        batch_size = sample.batch_rows
     if y is None:
         raise InputError("y is missing: pass the labels, or a dataset of (x, y) batches as x")
     if datasets.kind_of(validation_data) is not None:
-        x_val, y_val, more = datasets.arrays(validation_data, None, name="validation_data")
-        validation_data, notes = (x_val, y_val), notes + more
+        held = datasets.arrays(validation_data, None, name="validation_data")
+        validation_data, notes = (held.x, held.y), notes + held.notes
     for note in notes:  # e.g. how many rows of a dataset were read
         warnings.warn(f"autofix: {note}", UserWarning, stacklevel=3)
     x = packing.one_array(x, user_model, layout)
@@ -141,7 +144,7 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
                            output_activation=output_activation(model)[1])
     setup = setup_from_model(model, task_info, epochs=int(epochs), batch_size=int(batch_size))
     holdout = holdout_mode(len(x), validation_given=x_val is not None)
-    stream = given_x if streaming.streamable(given_x, x, y) else None
+    stream = given_x if sample.cut and streaming.streamable(given_x, x, y) else None
     if stream is not None:
         holdout = "split"
     if stream is not None and x_val is None:  # rows held out of the sample and the stream
@@ -296,8 +299,9 @@ def _search_then_stream(problem, diagnosis, usable, clock, notify, attempts, *, 
     streamed.recovery = Target.from_reference(diagnosis.reference).recovery(streamed.metric)
     attempts.append(streamed)
     notify("attempt", streamed)
-    if streamed.degenerate or streamed.metric is None or streamed.metric < best.metric - TIE:
-        return None  # trained on more rows but judged worse: the sample's model stands
+    sample_metric = streamed.params["streamed"]["sample_metric"]
+    if streamed.degenerate or streamed.metric is None or streamed.metric < sample_metric - TIE:
+        return None  # trained on more rows but judged worse on the same rows: the sample's stands
     return streamed
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +71,31 @@ def _batches(data):
 def stream_arrays(data, *, max_rows: int | None = None, name: str = "the data"):
     """(x, y, note): the rows of ``data``'s ``(x, y)`` batches (a third element, sample
     weights, is left out), up to ``max_rows`` (default :data:`MAX_ROWS`)."""
+    sample = read_sample(data, max_rows=max_rows, name=name)
+    return sample.x, sample.y, sample.notes[0]
+
+
+@dataclass
+class Sample:
+    """The rows read from a dataset or generator (or arrays as given): ``cut`` when it holds
+    more rows than were read; ``batch_rows``: the rows of its first batch (its batch size)."""
+
+    x: object
+    y: object
+    notes: list
+    cut: bool = False
+    batch_rows: int | None = None
+
+
+def read_sample(data, *, max_rows: int | None = None, name: str = "the data",
+                training: bool = True) -> Sample:
+    """The :class:`Sample` of ``data`` (see :func:`stream_arrays`). ``training``: the rows
+    are training rows (else validation rows: the note says so)."""
     max_rows = MAX_ROWS if max_rows is None else max_rows
     kind = kind_of(data) or "a stream"
     xs, ys, rows, batches, dropped = [], [], 0, 0, False
-    for batch in _batches(data):
+    remaining = iter(_batches(data))
+    for batch in remaining:
         if not isinstance(batch, (tuple, list)) or len(batch) < 2:
             raise InputError(f"{name} is {kind} whose elements are not (x, y) pairs; autofix "
                              "needs the labels: yield (x, y) batches")
@@ -98,8 +120,11 @@ def stream_arrays(data, *, max_rows: int | None = None, name: str = "the data"):
     if not xs:
         raise InputError(f"{name} is {kind} with no batches")
     x, y = _joined(xs, max_rows), np.concatenate(ys)[:max_rows]
+    cut = rows > max_rows or (rows == max_rows and next(remaining, None) is not None)
     note = f"read {len(y)} rows from {kind} ({batches} batches)"
-    if rows >= max_rows:
+    if cut and not training:
+        note += f": the first {max_rows} only; candidates are judged on those"
+    elif cut:
         note += f": the first {max_rows} only, a sample the diagnosis and the search run on"
         note += ("; the repair they choose then trains on the whole dataset, batch by batch"
                  if finite(data) and not isinstance(x, (dict, list)) else
@@ -109,7 +134,7 @@ def stream_arrays(data, *, max_rows: int | None = None, name: str = "the data"):
                  + ")")
     if dropped:
         note += "; its sample weights were left out"
-    return x, y, note
+    return Sample(x, y, [note], cut, len(ys[0]))
 
 
 def _inputs(bx):
@@ -135,16 +160,16 @@ def _joined(xs: list, max_rows: int):
     return np.concatenate(xs)[:max_rows]
 
 
-def arrays(x, y, *, name: str = "x"):
-    """(x, y, notes): arrays as given, or the rows of a dataset or generator passed as
-    ``x`` (with ``y`` None, as ``model.fit`` takes it)."""
+def arrays(x, y, *, name: str = "x") -> Sample:
+    """The :class:`Sample`: arrays as given, or the rows of a dataset or generator passed
+    as ``x`` (with ``y`` None, as ``model.fit`` takes it); ``name``: ``x`` for training
+    rows, else validation rows."""
     if kind_of(x) is None:
-        return x, y, []
+        return Sample(x, y, [])
     if y is not None:
         raise InputError(f"{name} is {kind_of(x)} and y was given too; a dataset holds "
                          "its own labels: pass it alone")
-    x, y, note = stream_arrays(x, name=name)
-    return x, y, [note]
+    return read_sample(x, name=name, training=name == "x")
 
 
 def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_ROWS):

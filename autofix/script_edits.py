@@ -79,7 +79,7 @@ def script_edits(original, fixed, before_setup, after_setup, *, best_epoch=None,
     compile_edit = _compile_edit(before_setup, after_setup)
     if compile_edit:
         edits.append(compile_edit)
-    epochs = _epochs(after_setup, best_epoch, epochs_run, folds)
+    epochs = _epochs(after_setup, best_epoch, epochs_run, folds, params.get("streamed"))
     edits += _fit_edits(before_setup, after_setup, epochs, unscale, params)
     return edits
 
@@ -286,8 +286,11 @@ def _compile_edit(before, after) -> dict | None:
             "before": old if before.compiled else None, "after": new}
 
 
-def _epochs(after, best_epoch, epochs_run, folds) -> tuple[int, str]:
+def _epochs(after, best_epoch, epochs_run, folds, streamed=None) -> tuple[int, str]:
     """(the epochs the fixed model trained, where that number comes from)."""
+    if streamed and streamed.get("best_epoch"):
+        return int(streamed["best_epoch"]), (" (on the whole dataset, the epoch whose loss on "
+                                             "held-out rows was lowest)")
     if folds:
         return int(after.epochs), " (the median of the epochs early stopping kept in 5 folds)"
     if after.early_stopping and best_epoch:

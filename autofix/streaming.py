@@ -4,10 +4,11 @@ A ``tf.data.Dataset`` or ``keras.utils.PyDataset`` with more rows than autofix r
 memory (:data:`autofix.datasets.MAX_ROWS`) is diagnosed and searched on its first rows, a
 sample. The repair the search chooses is then built anew and trained on every row of the
 stream but the held-out ones, batch by batch through Keras' ``fit`` (the data never has to
-fit in memory), for as many optimizer steps as its run on the sample took (fewer epochs over
-more rows), within the share of the budget kept for it (:data:`STREAM_SHARE`). It is judged on the same held-out rows as every candidate and
-handed back when it does at least as well as the sample's model; the report's
-``fix.params.streamed`` says on how many rows and for how many epochs it trained.
+fit in memory), until its loss on half of the held-out rows stops falling (the weights of its
+best epoch are kept), within the share of the budget kept for it (:data:`STREAM_SHARE`). It
+is judged on the other half of the held-out rows, where the sample's model is judged again,
+and handed back when it does at least as well there; the report's ``fix.params.streamed``
+says on how many rows and for how many epochs it trained.
 
 Held-out rows are picked by a hash of each row's values (one row in :data:`HOLD_OUT_EVERY`),
 not by position: the same rows are held out however the stream orders or shuffles them, and
@@ -17,7 +18,6 @@ it is, and then every row of the stream trains.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -65,11 +65,10 @@ def _keeps(width: int, seed: int):
 
 
 def streamable(data, x, y) -> bool:
-    """Whether ``data`` (as given) holds more rows than the sample read from it and can be
+    """Whether ``data`` (as given, holding more rows than the sample read from it) can be
     read again to its end, batch by batch: a dataset of one input array and one target
     array, of known length."""
-    return (datasets.finite(data) and len(y) >= datasets.MAX_ROWS
-            and isinstance(x, np.ndarray) and isinstance(y, np.ndarray))
+    return datasets.finite(data) and isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
 
 
 def _as_tf_data(data, x_sample: np.ndarray, y_sample: np.ndarray):
@@ -123,26 +122,47 @@ def training_stream(data, draft, problem, rows: list):
     return stream.map(as_trained).prefetch(tf.data.AUTOTUNE)
 
 
+#: epochs without a better loss on the stopping rows before the stream's run stops
+PATIENCE = 3
+
+
+def _halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(stopping rows, judging rows): the held-out rows split in two, seeded."""
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[:n // 2]), np.sort(order[n // 2:])
+
+
 def refit(data, best: Attempt, problem, registry, *, deadline: float) -> Attempt | None:
     """``best``'s repair built anew and trained on the whole stream (see the module's
-    docstring); judged on the held-out rows. None when it cannot be trained so."""
+    docstring) until its loss on half of the held-out rows stops falling (the weights of its
+    best epoch kept), and judged on the other half, where ``best`` is judged again too
+    (``params.streamed.sample_metric``). None when it cannot be trained so."""
     started = time.monotonic()
     set_seed(problem.seed)
+    task, labels = None, None
     try:
         draft = build(best.candidate, problem, registry)
+        task, labels = draft.task_for(problem.task), draft.labels
         trained = draft.assemble(problem.input_shape, for_training=True)
         trained.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.compile_loss())
-        epochs = max(1, int((best.log.best_epoch if best.log else None) or draft.setup.epochs))
-        log, rows = TrainLog(epochs_planned=epochs, engine="keras"), [0]
-        stream = training_stream(data, draft, problem, rows)
+        epochs = max(10, int((best.log.best_epoch if best.log else None) or draft.setup.epochs))
+        log, rows, per_epoch = TrainLog(epochs_planned=epochs, engine="keras"), [0], []
+        stop_rows, judge_rows = _halves(len(problem.x_val), problem.seed)
+        stopping = (problem.x_val[stop_rows], _targets(task, draft, problem.y_val[stop_rows]))
+
+        best_so_far = {"loss": np.inf, "weights": None, "epoch": None}
 
         def at_epoch_end(epoch, logs):
-            log.losses.append(float((logs or {}).get("loss", float("nan"))))
+            logs = logs or {}
+            log.losses.append(float(logs.get("loss", float("nan"))))
             log.epoch_seconds.append(time.monotonic() - started - sum(log.epoch_seconds))
-            # as many optimizer steps as the sample's run took: fewer epochs over more rows
-            per_epoch = rows[0] / len(log.losses)
-            if len(log.losses) >= math.ceil(epochs * len(problem.x) / max(per_epoch, 1.0)):
-                trained.stop_training = True
+            if not per_epoch and log.stopped != "time":
+                per_epoch.append(rows[0])  # rows of one whole pass over the stream
+            held = float(logs.get("val_loss", float("nan")))
+            if np.isfinite(held) and held < best_so_far["loss"]:
+                best_so_far.update(loss=held, weights=trained.get_weights(), epoch=epoch + 1)
+            elif best_so_far["epoch"] is not None and epoch + 1 - best_so_far["epoch"] >= PATIENCE:
+                trained.stop_training = True  # no better on the stopping rows for a while
 
         def at_batch_end(batch, logs):
             if interrupts.requested():  # Ctrl-C: the repair stops at its next safe point
@@ -153,25 +173,31 @@ def refit(data, best: Attempt, problem, registry, *, deadline: float) -> Attempt
 
         watch = keras().callbacks.LambdaCallback(on_epoch_end=at_epoch_end,
                                                  on_train_batch_end=at_batch_end)
-        trained.fit(stream, epochs=epochs, verbose=0, callbacks=[watch])
+        trained.fit(training_stream(data, draft, problem, rows), epochs=epochs, verbose=0,
+                    validation_data=stopping, callbacks=[watch])
     except Exception:  # noqa: BLE001 - the sample's model stands
         return None
-    if not log.losses or not np.isfinite(log.losses[-1]):
-        return None
+    if best_so_far["weights"] is None:
+        return None  # no epoch with a finite loss on the stopping rows
+    trained.set_weights(best_so_far["weights"])  # the best epoch's weights
+    log.best_epoch = best_so_far["epoch"]
     log.seconds = time.monotonic() - started
     model = draft.assemble(problem.input_shape)
     model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.compile_loss())
     model.optimizer.build(model.trainable_variables)
-    task, labels = draft.task_for(problem.task), draft.labels
     attempt = Attempt(Candidate.of(best.candidate.strategies, best.candidate.param_dict),
-                      params=dict(best.params), model=model, setup=draft.setup,
-                      judged_by=best.judged_by, log=log)
+                      params=dict(best.params), model=model, setup=draft.setup, log=log,
+                      judged_by=f"{len(judge_rows)} held-out rows (the other "
+                                f"{len(stop_rows)} decided when its run on the whole dataset stopped)")
+    y_judged = labels(problem.y_val[judge_rows])
     attempt.val_pred = predict(model, problem.x_val)
-    attempt.verdict = judge(task, labels(problem.y), labels(problem.y_val), attempt.val_pred)
+    attempt.verdict = judge(task, labels(problem.y), y_judged, attempt.val_pred[judge_rows])
+    sample = judge(task, labels(problem.y), y_judged, best.val_pred[judge_rows])
     attempt.fit_verdict = best.fit_verdict
     attempt.reason = attempt.verdict.reason
-    attempt.params["streamed"] = {"rows": rows[0] // max(len(log.losses), 1),
-                                  "epochs": len(log.losses),
-                                  "stopped_by_budget": log.stopped == "time"}
+    attempt.params["streamed"] = {"rows": per_epoch[0] if per_epoch else rows[0],
+                                  "epochs": len(log.losses), "best_epoch": log.best_epoch,
+                                  "stopped_by_budget": log.stopped == "time",
+                                  "sample_metric": sample.metric}
     attempt.seconds = time.monotonic() - started
     return attempt

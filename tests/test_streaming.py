@@ -44,6 +44,10 @@ def test_only_a_dataset_that_can_be_read_to_its_end_again_is_streamed():
     assert "its length is unknown or endless" in note
     _, _, note = datasets.stream_arrays(batched, max_rows=100)
     assert "then trains on the whole dataset" in note
+    whole = datasets.read_sample(batched, max_rows=300)  # exactly all its rows: nothing cut
+    assert not whole.cut and "only" not in whole.notes[0] and whole.batch_rows == 32
+    held = datasets.read_sample(batched, max_rows=100, training=False)
+    assert held.cut and "candidates are judged on those" in held.notes[0]
 
 
 def test_a_dataset_larger_than_the_sample_trains_the_chosen_repair_on_all_of_it(monkeypatch):
@@ -65,6 +69,7 @@ def test_a_dataset_larger_than_the_sample_trains_the_chosen_repair_on_all_of_it(
         assert streamed["rows"] == int((~held_out(x[:4000], seed=0)).sum())
     else:
         assert streamed["rows"] > 1000  # more than the sample, less than a whole epoch
-    sample_run = next(a for a in result.report()["attempts"] if "streamed" not in a["params"])
-    assert result.fix["metric"] >= sample_run["metric"] - 0.01
+    assert result.fix["metric"] >= streamed["sample_metric"] - 0.01  # on the same rows
+    assert "decided when its run on the whole dataset stopped" in result.fix["judged_by"]
+    assert 1 <= streamed["best_epoch"] <= streamed["epochs"]
     assert r2_score(y[4000:], result.model.predict(x[4000:], verbose=0).ravel()) >= 0.95
