@@ -4,8 +4,8 @@ Each output is a model of its own for the repair: the user's inputs, the layers 
 that output (shared with the other outputs), that output's loss, and its own targets. Each
 is diagnosed and repaired as a one-output model (:func:`autofix.repair`), and judged on its
 own metric. The model handed back keeps every output that needed nothing on the user's own
-layers, and puts each repaired output's model beside them, with its own copy of the layers
-it needs: one output's repair cannot disturb another's. Its outputs keep their names, order
+layers (a copy of them, with their weights), and puts each repaired output's model beside
+them, with its own copy of the layers it needs: one output's repair cannot disturb another's. Its outputs keep their names, order
 and structure (a dict or a list).
 
 The report names each output: every finding and attempt carries ``output`` (its name),
@@ -98,8 +98,9 @@ def _per_output(value, names: list[str], index: int):
 def repair_each(repair_one, model, x, y, *, validation_data=None, budget=None, task="auto",
                 **settings) -> RepairResult:
     """Run ``repair_one`` (:func:`autofix.repair` or the diagnosis alone) on each output's
-    model and targets; return the combined :class:`RepairResult`. ``budget`` is shared
-    equally; ``task`` may be one task for all outputs or a dict by output name."""
+    model and targets; return the combined :class:`RepairResult`. ``budget`` is shared:
+    each output gets an equal share of what the outputs before it left; ``task`` may be one
+    task for all outputs or a dict by output name."""
     started = time.monotonic()
     names = output_names(model)
     if y is None:
@@ -150,9 +151,13 @@ def _tagged(finding: Finding, name: str) -> Finding:
 def combined_model(model, names: list[str], fixed: dict):
     """``model`` with each output ``i`` in ``fixed`` served by that repaired model (called on
     the user's inputs, its result named after the output); the other outputs stay on the
-    user's own layers. Compiled with each output's loss (the repair's where it changed it)
-    and the first repaired output's optimizer (the user's when it has none)."""
+    user's layers and weights (a copy: training the model handed back leaves the user's
+    alone). Compiled with each output's loss (the repair's where it changed it) and the
+    first repaired output's optimizer (the user's when it has none)."""
     k = keras()
+    original = model
+    model = k.models.clone_model(original)
+    model.set_weights(original.get_weights())
     tensors = []
     for i, tensor in enumerate(model.outputs):
         if i in fixed:
@@ -166,8 +171,8 @@ def combined_model(model, names: list[str], fixed: dict):
         outputs = tensors
     combined = k.Model(model.input, outputs, name=model.name)
     first = fixed[min(fixed)]
-    source = first if getattr(first, "compiled", False) else model
-    losses = [getattr(fixed[i], "loss", None) if i in fixed else _loss_of(model, i, names[i])
+    source = first if getattr(first, "compiled", False) else original
+    losses = [getattr(fixed[i], "loss", None) if i in fixed else _loss_of(original, i, names[i])
               for i in range(len(names))]
     if getattr(source, "optimizer", None) is not None and all(loss is not None for loss in losses):
         optimizer = type(source.optimizer).from_config(source.optimizer.get_config())

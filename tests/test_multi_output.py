@@ -75,7 +75,10 @@ def test_the_combined_model_keeps_the_outputs_structure_and_the_healthy_heads_la
     fixed = {names.index("price"): other}
     combined = combined_model(model, names, fixed)
     assert isinstance(combined.output, dict) and set(combined.output) == {"price", "kind"}
-    assert combined.get_layer("kind") is model.get_layer("kind")  # the user's own head
+    kept = combined.get_layer("kind")  # the user's own head, copied with its weights
+    assert kept is not model.get_layer("kind")
+    assert all(np.array_equal(a, b) for a, b in zip(kept.get_weights(),
+                                                     model.get_layer("kind").get_weights()))
     x, _, _ = _data(8)
     got = combined.predict(x, verbose=0)
     assert np.allclose(got["price"], other.predict(x, verbose=0), atol=1e-5)
@@ -105,7 +108,8 @@ def test_a_two_output_model_with_one_broken_head_is_repaired_on_that_head_only(t
     assert [e["where"] for e in report["fix"]["edits"]].count("fit") <= 1  # one fit in a script
     fixed = result.model
     assert list(fixed.output_names) == ["price", "kind"]
-    assert fixed.get_layer("kind") is model.get_layer("kind")
+    assert all(np.array_equal(a, b) for a, b in zip(fixed.get_layer("kind").get_weights(),
+                                                     model.get_layer("kind").get_weights()))
     held_price, held_kind = fixed.predict(x[800:], verbose=0)
     assert r2_score(price[800:], held_price.ravel()) >= 0.9
     assert balanced_accuracy_score(kind[800:], held_kind.ravel() > 0.5) >= 0.85
