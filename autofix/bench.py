@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .scenarios import SCENARIOS, make_case
+from .scenarios import check_names, make_case
 
 #: autofix counts as below the textbook rebuild when its metric is lower by more than this
 REBUILD_MARGIN = 0.02
@@ -184,12 +184,7 @@ def summary_lines(rows: list[dict]) -> list[str]:
 
 
 def run(names=None, *, seed: int = 0, rows: int = 1000, on_row=None) -> list[dict]:
-    names = list(names or SCENARIOS)
-    unknown = [n for n in names if n not in SCENARIOS]
-    if unknown:
-        from .errors import InputError
-
-        raise InputError(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    names = check_names(names)
     rows_out = []
     for name in names:
         row = run_scenario(name, seed=seed, rows=rows)

@@ -16,12 +16,12 @@ from . import interrupts
 from .errors import InputError
 from .interrupts import deferred_interrupts
 from .progress import Progress
+from .task_names import check_task
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Diagnose and repair Keras models that fail to learn; prove the repair by retraining.",
 )
-TASK_CHOICES = ("auto", "regression", "binary", "multiclass", "multilabel")
 
 ModelArg = Annotated[Path, typer.Argument(help="Keras model (.keras or legacy .h5)", show_default=False)]
 DataArg = Annotated[Path, typer.Argument(help=".npz with x and y (optional x_val, y_val), a CSV/Parquet table with --target, or a folder of images (FOLDER/CLASS/*.png)", show_default=False)]
@@ -41,8 +41,7 @@ def _fail(message: str, code: int = 2):
 
 
 def _check_options(task: str, epochs: int, batch_size: int) -> None:
-    if task not in TASK_CHOICES:
-        raise InputError(f"unknown --task {task!r}; expected one of {', '.join(TASK_CHOICES)}")
+    check_task(task, "--task")
     if epochs < 1:
         raise InputError(f"--epochs must be a positive integer, got {epochs}")
     if batch_size < 1:
@@ -454,12 +453,12 @@ def bench(
     from rich.table import Table
 
     from . import bench as bench_mod
-    from .scenarios import SCENARIOS
+    from .scenarios import check_names
 
-    names = scenarios or list(SCENARIOS)
-    unknown = [n for n in names if n not in SCENARIOS]
-    if unknown:
-        _fail(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    try:
+        names = check_names(scenarios)
+    except InputError as err:
+        _fail(str(err))
     console = Console(width=None if sys.stdout.isatty() else 200)
     progress = Console(stderr=True)
     rows = bench_mod.run(names, seed=seed, on_row=lambda r: progress.print(
@@ -483,10 +482,12 @@ def demo(
     """Build a broken model and its data in a temporary folder, then repair it."""
     import numpy as np
 
-    from .scenarios import SCENARIOS, make_case
+    from .scenarios import SCENARIOS, check_names, make_case
 
-    if scenario not in SCENARIOS:
-        _fail(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    try:
+        check_names([scenario])
+    except InputError as err:
+        _fail(str(err))
     with tempfile.TemporaryDirectory(prefix="autofix-demo-") as tmp:
         folder = keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)

@@ -538,6 +538,19 @@ def noise_labels(k, rng, n):
     return model, x, y, 30, 32
 
 
+def check_names(names) -> list[str]:
+    """``names`` (all scenarios when empty) when each is a scenario; else one
+    :class:`~autofix.errors.InputError` line naming the unknown ones and the known."""
+    from .errors import InputError
+
+    names = list(names or SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise InputError(f"unknown scenario {', '.join(map(str, unknown))}; known: "
+                         f"{', '.join(SCENARIOS)}")
+    return names
+
+
 def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True,
               epochs: int | None = None, timed: bool = True) -> Case:
     """Build scenario ``name`` and train its broken model the way its user did

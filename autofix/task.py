@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.utils.multiclass import type_of_target
 
 from .errors import InputError
+from .task_names import check_task
 
-TASKS = ("regression", "binary", "multiclass", "multilabel")
 MAX_CLASS_IDS = 50
 #: the widest softmax head that integer class ids may ask for (ids up to 999)
 MAX_CLASS_WIDTH = 1000
@@ -27,7 +27,7 @@ MAX_CLASS_WIDTH = 1000
 class Task:
     """The learning task behind ``y``.
 
-    ``kind`` is one of :data:`TASKS`. ``label_format`` says how ``y`` encodes it:
+    ``kind`` is one of :data:`autofix.task_names.TASKS`. ``label_format`` says how ``y`` encodes it:
     ``values`` (numbers, regression), ``ids`` (class ids as a vector or column),
     ``onehot`` (one column per class, one hot per row), ``indicator`` (multilabel 0/1
     columns). ``n_classes`` is how many distinct classes there are; ``classes`` are the
@@ -108,8 +108,7 @@ def infer_task(y: np.ndarray, forced: str = "auto", *, output_units: int | None 
     scaled by a constant (0, 10, ..., 90 or 0.0, 0.1, ..., 0.9), negative ids. ``forced``
     overrides the inference.
     """
-    if forced not in ("auto",) + TASKS:
-        raise InputError(f"unknown task {forced!r}; expected auto, {', '.join(TASKS)}")
+    check_task(forced)
     y = np.asarray(y)
     finite = y[np.all(np.isfinite(y.reshape(len(y), -1)), axis=1)] if y.size else y
     y2 = finite.reshape(len(finite), -1)
