@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import os
 import re
@@ -380,7 +381,7 @@ def write_text_atomic(text: str, path: str | Path) -> Path:
 
 def output_layer(model):
     """The layer that produces the model's (single) output."""
-    return model.outputs[0]._keras_history[0]
+    return producer(model.outputs[0])
 
 
 #: layers that are an activation themselves, with no ``activation`` argument
@@ -406,13 +407,10 @@ def output_activation(model) -> tuple[object, str]:
     to the nearest one that has one.
     """
     layer = output_layer(model)
-    seen = 0
-    while activation_name(layer) is None and seen < 10:
-        inbound = layer._inbound_nodes[0].input_tensors if layer._inbound_nodes else []
-        if len(inbound) != 1:
+    for parent in itertools.islice(single_parent_chain(layer), 10):
+        if activation_name(layer) is not None:
             break
-        layer = inbound[0]._keras_history[0]
-        seen += 1
+        layer = parent
     return layer, activation_name(layer) or "linear"
 
 
@@ -491,16 +489,28 @@ def input_size(model) -> int | None:
     return size
 
 
+def producer(tensor):
+    """The layer that made ``tensor`` (a symbolic KerasTensor of a graph model): the one
+    place autofix reads Keras' private ``_keras_history``."""
+    return tensor._keras_history[0]
+
+
+def nearest(layer, wanted, limit: int = 10):
+    """``layer`` or the nearest of its single-parent ancestors (at most ``limit`` layers in
+    all) for which ``wanted(layer)`` holds; None when none does."""
+    chain = itertools.chain([layer], single_parent_chain(layer))
+    return next((one for one in itertools.islice(chain, limit) if wanted(one)), None)
+
+
 def parents(layer, members: dict | None = None) -> list:
     """The layers whose outputs ``layer`` is called on (input layers included); with
     ``members`` (id -> layer), only those."""
     found, seen = [], set()
     for node in getattr(layer, "_inbound_nodes", None) or []:
         for tensor in node.input_tensors:
-            history = getattr(tensor, "_keras_history", None)
-            if history is None:
+            if getattr(tensor, "_keras_history", None) is None:
                 continue
-            parent = history[0]
+            parent = producer(tensor)
             if id(parent) in seen or (members is not None and id(parent) not in members):
                 continue
             seen.add(id(parent))
@@ -510,7 +520,7 @@ def parents(layer, members: dict | None = None) -> list:
 
 def _graph(model) -> tuple[list, dict]:
     """(layers in order with the input layer first, id -> parent layers) at the top level."""
-    inputs = [t._keras_history[0] for t in model.inputs]
+    inputs = [producer(t) for t in model.inputs]
     layers = list(inputs) + [layer for layer in model.layers if all(layer is not i for i in inputs)]
     members = {id(layer): layer for layer in layers}
     return layers, {id(layer): parents(layer, members) for layer in layers}
@@ -523,7 +533,7 @@ def cut_layers(model, max_layers: int = 300) -> list:
     out = output_layer(model)
     if len(layers) > max_layers:
         return []
-    start = {id(t._keras_history[0]) for t in model.inputs}
+    start = {id(producer(t)) for t in model.inputs}
     children: dict = {id(layer): [] for layer in layers}
     for layer in layers:
         for parent in graph[id(layer)]:
@@ -574,7 +584,7 @@ def reads_ids(model) -> bool:
     if "int" in dtype or "string" in dtype or "bool" in dtype:
         return True
     _, graph = _graph(model)
-    start = {id(t._keras_history[0]) for t in model.inputs}
+    start = {id(producer(t)) for t in model.inputs}
     for layer in model.layers:
         if id(layer) in start:
             continue
@@ -588,7 +598,7 @@ def reads_ids(model) -> bool:
 
 def embeddings_by_input(model) -> dict[int, list]:
     """{index of a model input: the Embedding layers that read it directly}."""
-    inputs = [t._keras_history[0] for t in model.inputs]
+    inputs = [producer(t) for t in model.inputs]
     found: dict[int, list] = {}
     for layer in model.layers:
         if type(layer).__name__ != "Embedding":

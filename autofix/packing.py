@@ -23,7 +23,7 @@ import numpy as np
 
 from ._tf import keras
 from .errors import InputError
-from .modelio import ID_LAYERS, SCALING_LAYERS, parents
+from .modelio import ID_LAYERS, SCALING_LAYERS, parents, producer
 
 #: the name of the packed input, and the prefix of the layers that cut it back
 PACKED_INPUT = "autofix_packed_inputs"
@@ -177,7 +177,7 @@ def _reads_raw(model, tensor) -> bool:
     dtype = str(getattr(tensor, "dtype", "float32"))
     if "int" in dtype or "bool" in dtype:
         return True
-    firsts = _first_layers(model, tensor._keras_history[0])
+    firsts = _first_layers(model, producer(tensor))
     return bool(firsts) and all(type(layer).__name__ in ID_LAYERS | SCALING_LAYERS
                                 for layer in firsts)
 

@@ -21,6 +21,7 @@ from .modelio import (
     output_layer,
     output_size,
     parents,
+    producer,
     single_parent_chain,
     width_head,
 )
@@ -306,7 +307,7 @@ def bottlenecks(model) -> list[dict]:
     out_width = output_size(output_layer(model)) or 1
     n_in = input_size(model)
     members = {id(layer): layer for layer in model.layers}
-    members.update({id(t._keras_history[0]): t._keras_history[0] for t in model.inputs})
+    members.update({id(producer(t)): producer(t) for t in model.inputs})
     found: dict[str, dict] = {}
     for layer in hidden:
         size = output_size(layer)

@@ -12,21 +12,14 @@ get the loss for ids.
 from __future__ import annotations
 
 from ..diagnosis.model_checks import label_plan
+from ..modelio import nearest
 from ..surgery import clone_changing
 from .base import Strategy, register
 
 
 def width_layer(model):
     """The layer that sets the output width (the last Dense before a Softmax layer...)."""
-    layer = model.layers[-1]
-    for _ in range(10):
-        if "units" in layer.get_config():
-            return layer
-        inbound = layer._inbound_nodes[0].input_tensors if layer._inbound_nodes else []
-        if len(inbound) != 1:
-            break
-        layer = inbound[0]._keras_history[0]
-    return None
+    return nearest(model.layers[-1], lambda layer: "units" in layer.get_config())
 
 
 @register

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tf import keras
-from ..modelio import activation_name
+from ..modelio import activation_name, nearest, producer
 from ..surgery import (RELU_LIKE, clone_changing, clone_model, keep_fixed_weights, output_head,
                        rebuild_layer, wanted_output)
 from .base import Strategy, register
@@ -81,15 +81,8 @@ def _relu_blocks(model) -> set:
 def _head_kernel(model) -> str | None:
     """Name of the layer with the output's kernel: the head itself, or the kernel layer
     that feeds a separate output activation layer (through pass-through layers)."""
-    layer, _ = output_head(model)
-    for _ in range(5):
-        if "kernel_initializer" in layer.get_config():
-            return layer.name
-        inbound = layer._inbound_nodes[0].input_tensors if layer._inbound_nodes else []
-        if len(inbound) != 1:
-            return None
-        layer = inbound[0]._keras_history[0]
-    return None
+    layer = nearest(output_head(model)[0], lambda one: "kernel_initializer" in one.get_config(), 5)
+    return None if layer is None else layer.name
 
 
 def fresh_layer(layer, relu_blocks: set = frozenset(), head: str | None = None):
@@ -112,7 +105,7 @@ def _integer_ids(problem, core) -> bool:
     """Whether x holds integer ids for an Embedding (normalizing them would break them)."""
     if np.issubdtype(np.asarray(problem.x).dtype, np.integer):
         return True
-    first = core.inputs[0]._keras_history[0] if getattr(core, "inputs", None) else None
+    first = producer(core.inputs[0]) if getattr(core, "inputs", None) else None
     return first is not None and any(type(c).__name__ == "Embedding" for c in _consumers(first))
 
 
