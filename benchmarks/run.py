@@ -65,7 +65,7 @@ def _warm_up():
 
 def scenario_rows(names, rows: int, blind: bool, seed: int = 0, rebuild: bool = True) -> list[dict]:
     from autofix import bench
-    from autofix.api import prepare
+    from autofix.inputs import prepare
     from autofix.scenarios import make_case
     from benchmarks.blind_search import blind_search
     from autofix.strategies import registry
@@ -127,7 +127,7 @@ def diagnosis_time(rows: int = 10_000, features: int = 20, repeats: int = 3) -> 
 
 def scale(sizes, scenario: str = "unnormalized_inputs", epochs: int = 5) -> list[dict]:
     import autofix
-    from autofix.api import prepare
+    from autofix.inputs import prepare
     from autofix.diagnosis import diagnose_problem
     from autofix.scenarios import make_case
 

@@ -30,7 +30,7 @@ def case():
 @pytest.fixture(scope="session")
 def diagnosed(case):
     """(problem, diagnosis) for a scenario, cached."""
-    from autofix.api import prepare
+    from autofix.inputs import prepare
     from autofix.diagnosis import diagnose_problem
 
     cache = {}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.api import prepare
+from autofix.inputs import prepare
 from autofix.diagnosis import Diagnosis, data_checks
 from autofix.errors import InputError
 from autofix.findings import Finding

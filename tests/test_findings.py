@@ -132,7 +132,7 @@ def _trained(layers, x, y, *, epochs=30, freeze=(), loss="mse"):
 
 
 def _static(model, x, y, epochs=30):
-    from autofix.api import prepare
+    from autofix.inputs import prepare
     from autofix.diagnosis import static_diagnosis
 
     problem, _ = prepare(model, x, y, epochs=epochs)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.api import prepare
+from autofix.inputs import prepare
 from autofix.diagnosis import model_checks
 from autofix.judge import judge, predicted_labels
 from autofix.report import verdict_line

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from autofix.api import prepare
+from autofix.inputs import prepare
 from autofix.attempt import run_attempt, train_and_judge
 from autofix.candidate import Candidate, build
 from autofix.strategies import registry

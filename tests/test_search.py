@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.api import prepare
+from autofix.inputs import prepare
 from autofix.candidate import Draft
 from autofix.engine import CANDIDATE_SHARE, Budget, SettlingDeadline, Target, best_attempt, epoch_cap
 from autofix.lr_finder import range_test, valley

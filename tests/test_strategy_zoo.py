@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from autofix.api import prepare
+from autofix.inputs import prepare
 from autofix.candidate import Candidate, build
 from autofix.strategies import registry
 from autofix.training import encode_targets

@@ -143,7 +143,6 @@ class Rebuild(Strategy):
         return verdict is None or verdict.degenerate
 
     def apply(self, draft, problem) -> None:
-        k = keras()
         changes = []
         # from the user's architecture (it comes first in a candidate)
         draft.preprocess, draft.postprocess, draft.callbacks = [], [], []
