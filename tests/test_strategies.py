@@ -20,6 +20,19 @@ def test_registry_has_the_builtin_strategies():
             "unfreeze_layers", "widen_bottleneck"} <= set(NAMES)
 
 
+def test_every_builtin_strategy_is_declared_as_an_entry_point_as_plug_ins_are():
+    import tomllib
+    from pathlib import Path
+
+    from autofix.strategies import builtin
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    declared = project["project"]["entry-points"]["autofix.strategies"]
+    modules = {name for name in vars(builtin) if not name.startswith("_")}
+    assert {value.split(":")[0].rsplit(".", 1)[1] for value in declared.values()} == modules
+    assert set(declared) == set(NAMES)  # each under its strategy's name
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_strategy_fires_on_its_broken_case_only(name, diagnosed):
     strategy = registry()[name]

@@ -57,11 +57,17 @@ def register(cls):
 
 
 def _load_entry_points() -> None:
+    """Register every strategy of the ``autofix.strategies`` entry-point group: the built-ins
+    (declared in autofix's own pyproject.toml) and plug-ins'. A source tree that was never
+    installed has no entry points: its built-ins are imported from :mod:`.builtin`."""
     global _ENTRY_POINTS_LOADED
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    for ep in entry_points(group="autofix.strategies"):
+    declared = list(entry_points(group="autofix.strategies"))
+    if not any(ep.value.startswith("autofix.strategies.") for ep in declared):
+        from . import builtin  # noqa: F401 - registers the built-in strategies
+    for ep in declared:
         obj = ep.load()
         if isinstance(obj, type):
             if obj.name not in _REGISTRY:
@@ -72,8 +78,6 @@ def _load_entry_points() -> None:
 
 def registry() -> dict[str, Strategy]:
     """Every registered strategy by name: the built-ins and those of installed plug-ins."""
-    from . import builtin  # noqa: F401 - registers the built-in strategies
-
     _load_entry_points()
     return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].order, item[0])))
 

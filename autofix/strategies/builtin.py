@@ -1,4 +1,5 @@
-"""Import every built-in strategy module so that each registers itself."""
+"""Import every built-in strategy module so that each registers itself: for a source tree
+that was never installed (an installed autofix declares them as entry points)."""
 
 from . import (  # noqa: F401
     adjust_learning_rate,
