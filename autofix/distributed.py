@@ -24,10 +24,13 @@ import time
 from pathlib import Path
 
 import keras_tuner as kt
+from keras_tuner.engine.base_tuner import BaseTuner
+from keras_tuner.engine.trial import TrialStatus
+
+# keras-tuner's distribution helpers have no public path: the one place autofix reads its
+# private modules
 from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.distribute import utils as dist_utils
-from keras_tuner.src.engine.base_tuner import BaseTuner
-from keras_tuner.src.engine.trial import TrialStatus
 
 from . import interrupts
 from .attempt import Attempt, run_attempt

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import keras_tuner as kt
-from keras_tuner.src.engine.trial import TrialStatus
+from keras_tuner.engine.trial import TrialStatus
 
 STOPPED = {"status": TrialStatus.STOPPED, "values": None}
 
