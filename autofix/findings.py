@@ -96,12 +96,17 @@ class Findings(list):
     """A list of :class:`Finding` that shows itself as a table in Jupyter."""
 
     def _repr_html_(self) -> str:
-        from html import escape
+        return html_table([f.to_dict() for f in self])
 
-        rows = "".join(f"<tr><td>{escape(f.severity)}</td><td><b>{escape(f.code)}</b></td>"
-                       f"<td>{escape(f.message)}</td></tr>" for f in self)
-        return ("<table><tr><th>severity</th><th>code</th><th>message</th></tr>"
-                f"{rows or '<tr><td colspan=3>no findings</td></tr>'}</table>")
+
+def html_table(findings: list[dict]) -> str:
+    """Findings (report dicts) as an HTML table: severity, code, message."""
+    from html import escape
+
+    rows = "".join(f"<tr><td>{escape(f['severity'])}</td><td><b>{escape(f['code'])}</b></td>"
+                   f"<td>{escape(f['message'])}</td></tr>" for f in findings)
+    return ("<table><tr><th>severity</th><th>code</th><th>message</th></tr>"
+            f"{rows or '<tr><td colspan=3>no findings</td></tr>'}</table>")
 
 
 def codes(findings) -> set[str]:

@@ -8,7 +8,7 @@ from html import escape
 from rich.console import Console
 from rich.table import Table
 
-from .findings import DATA_PROBLEMS, SHORT_OF_REFERENCE
+from .findings import DATA_PROBLEMS, SHORT_OF_REFERENCE, html_table
 from .script_edits import as_text
 
 VERDICT = {
@@ -127,14 +127,11 @@ def print_report(report: dict, console: Console | None = None) -> None:
 
 
 def html_summary(report: dict) -> str:
-    rows = "".join(
-        f"<tr><td>{escape(f['severity'])}</td><td><b>{escape(f['code'])}</b></td>"
-        f"<td>{escape(f['message'])}</td></tr>" for f in report["findings"])
     tries = "".join(
         f"<tr><td>{escape(' + '.join(a['strategies']))}</td><td>{escape(_num(a['metric']))}</td>"
         f"<td>{escape(a.get('outcome', ''))}</td><td>{a['seconds']:.1f}</td></tr>"
         for a in report["attempts"])
     return (f"<div><p><b>{escape(verdict_line(report))}</b></p>"
-            f"<table><tr><th>severity</th><th>code</th><th>message</th></tr>{rows}</table>"
+            + html_table(report["findings"])
             + (f"<table><tr><th>strategies</th><th>{escape(report['metric'])}</th><th>verdict</th>"
                f"<th>seconds</th></tr>{tries}</table>" if tries else "") + "</div>")
