@@ -11,8 +11,10 @@ Keras ``fit`` on arrays (the speed-ups off, for the benchmark's comparison).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +45,23 @@ class Settings:
 
 
 SETTINGS = Settings()
+
+
+@contextmanager
+def switched(**changes):
+    """The speed-up switches of :data:`SETTINGS` changed for a ``with`` block, and restored
+    after it (how the benchmark measures each one)."""
+    saved = dataclasses.asdict(SETTINGS)
+    unknown = set(changes) - set(saved)
+    if unknown:
+        raise ValueError(f"no speed-up switch {', '.join(sorted(unknown))}")
+    try:
+        for name, value in changes.items():
+            setattr(SETTINGS, name, value)
+        yield SETTINGS
+    finally:
+        for name, value in saved.items():
+            setattr(SETTINGS, name, value)
 
 
 def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) -> np.ndarray:

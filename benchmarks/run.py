@@ -203,7 +203,7 @@ def speedups(names, rows: int) -> list[dict]:
     """Repair time with each speed-up switched off, then on (same scenarios, same process)."""
     import autofix
     from autofix.scenarios import make_case
-    from autofix.training import SETTINGS
+    from autofix.training import switched
 
     cases = [make_case(n, rows=rows) for n in names]
 
@@ -222,14 +222,12 @@ def speedups(names, rows: int) -> list[dict]:
         if field is None:
             before, after = total(thorough=True), total()
         else:
-            saved = SETTINGS.compiled
-            if field == "lean":  # the lean path is what runs when compiled training is off
-                SETTINGS.compiled = False
-            setattr(SETTINGS, field, False)
-            before = total()
-            setattr(SETTINGS, field, True)
-            after = total()
-            SETTINGS.compiled = saved
+            # the lean path is what runs when compiled training is off
+            base = {"compiled": False} if field == "lean" else {}
+            with switched(**base, **{field: False}):
+                before = total()
+            with switched(**base, **{field: True}):
+                after = total()
         out.append({"speedup": label, "scenarios": list(names), "off_seconds": round(before, 2),
                     "on_seconds": round(after, 2), "factor": round(before / after, 2)})
         print(f"  {label}: {before:.1f}s off, {after:.1f}s on", flush=True)
@@ -250,13 +248,11 @@ def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = T
     from autofix.bench import split_problem
     from autofix.diagnosis import original_targets
     from autofix.scenarios import make_case
-    from autofix.training import SETTINGS, fit
+    from autofix.training import fit, switched
 
     k = keras()
     out = []
-    saved = SETTINGS.compiled
-    SETTINGS.compiled = compiled
-    try:
+    with switched(compiled=compiled):
         for name in names:
             case = make_case(name, rows=rows)
             if case.train_seconds < 0.05:  # the user's own fit failed at once: nothing to compare
@@ -299,8 +295,6 @@ def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = T
             print(f"  {name}: {row['per_plain_fit']} trainings per plain fit "
                   f"(first {times[0]:.2f}s, later {row['later_seconds']:.2f}s, plain {plain:.2f}s; "
                   f"stacked: {row['stacked_per_plain_fit']})", flush=True)
-    finally:
-        SETTINGS.compiled = saved
     return out
 
 
