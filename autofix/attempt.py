@@ -143,6 +143,16 @@ def _targets(task, draft, y: np.ndarray) -> np.ndarray:
     return encode_targets(task, draft.setup, draft.training_targets(y), draft.output_units)
 
 
+def deployed(draft, problem: Problem):
+    """The trained draft as the model handed to the user (raw x in, y's units out), compiled
+    with the repair's own setup so that their next ``model.fit`` works as it is, its
+    optimizer built so that the saved file holds its variables and loads quietly."""
+    model = draft.assemble(problem.input_shape)
+    model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.compile_loss())
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
 def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None,
                     deadline: float | None = None, started: float | None = None) -> Attempt:
     """Train a built draft (``model``: its training model, if already assembled) on the
@@ -169,12 +179,7 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
             attempt.params["batch_size"] = draft.setup.batch_size
         if log.stopped in ("error", "nonfinite"):
             raise AttemptFailed(log.detail)
-        model = draft.assemble(problem.input_shape)
-        # the model handed to the user is compiled with the repair's own setup, so that
-        # their next model.fit works as it is
-        model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.compile_loss())
-        # built, so that the saved file holds the optimizer's variables and loads quietly
-        model.optimizer.build(model.trainable_variables)
+        model = deployed(draft, problem)
         attempt.setup = draft.setup
         attempt.val_pred = predict(model, problem.x_val)
         attempt.verdict = judge(task, labels(problem.y), labels(problem.y_val), attempt.val_pred)

@@ -59,7 +59,8 @@ def finite(data) -> bool:
         return False
 
 
-def _batches(data):
+def batches(data):
+    """``data``'s batches, as ``fit`` reads them, one pass."""
     kind = kind_of(data)
     if kind == "a tf.data.Dataset":
         return data.as_numpy_iterator()
@@ -93,8 +94,8 @@ def read_sample(data, *, max_rows: int | None = None, name: str = "the data",
     are training rows (else validation rows: the note says so)."""
     max_rows = MAX_ROWS if max_rows is None else max_rows
     kind = kind_of(data) or "a stream"
-    xs, ys, rows, batches, dropped = [], [], 0, 0, False
-    remaining = iter(_batches(data))
+    xs, ys, rows, count, dropped = [], [], 0, 0, False
+    remaining = iter(batches(data))
     for batch in remaining:
         if not isinstance(batch, (tuple, list)) or len(batch) < 2:
             raise InputError(f"{name} is {kind} whose elements are not (x, y) pairs; autofix "
@@ -114,14 +115,14 @@ def read_sample(data, *, max_rows: int | None = None, name: str = "the data",
         xs.append(bx)
         ys.append(by)
         rows += len(by)
-        batches += 1
+        count += 1
         if rows >= max_rows:
             break
     if not xs:
         raise InputError(f"{name} is {kind} with no batches")
     x, y = _joined(xs, max_rows), np.concatenate(ys)[:max_rows]
     cut = rows > max_rows or (rows == max_rows and next(remaining, None) is not None)
-    note = f"read {len(y)} rows from {kind} ({batches} batches)"
+    note = f"read {len(y)} rows from {kind} ({count} batches)"
     if cut and not training:
         note += f": the first {max_rows} only; candidates are judged on those"
     elif cut:

@@ -340,10 +340,19 @@ def functional_view(model, *, source: str | None = None):
     except Exception as err:  # noqa: BLE001 - the user's call() decides what can be traced
         raise InputError(f"the subclassed model {type(model).__name__} cannot be called on a "
                          f"symbolic input ({error_text(err)})", path=source) from None
-    if getattr(model, "compiled", False) and getattr(model, "optimizer", None) is not None:
-        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-        view.compile(optimizer=optimizer, loss=model.loss)
-    return view
+    return compiled_like(view, model)
+
+
+def compiled_like(model, source, *, loss=None, build: bool = False):
+    """``model`` compiled as ``source`` is, if ``source`` is compiled: a fresh optimizer of
+    the same config, and ``loss`` (default: ``source``'s); ``build``: the optimizer's
+    variables made, so that a saved file holds them."""
+    if getattr(source, "compiled", False) and getattr(source, "optimizer", None) is not None:
+        optimizer = type(source.optimizer).from_config(source.optimizer.get_config())
+        model.compile(optimizer=optimizer, loss=source.loss if loss is None else loss)
+        if build:
+            model.optimizer.build(model.trainable_variables)
+    return model
 
 
 def _umask_mode() -> int:
@@ -596,18 +605,17 @@ def reads_ids(model) -> bool:
     return False
 
 
+def first_readers(model, tensor) -> list:
+    """The layers of ``model`` that read its input ``tensor`` directly."""
+    source = producer(tensor)
+    return [layer for layer in model.layers if any(p is source for p in parents(layer))]
+
+
 def embeddings_by_input(model) -> dict[int, list]:
     """{index of a model input: the Embedding layers that read it directly}."""
-    inputs = [producer(t) for t in model.inputs]
-    found: dict[int, list] = {}
-    for layer in model.layers:
-        if type(layer).__name__ != "Embedding":
-            continue
-        for parent in parents(layer):
-            for i, source in enumerate(inputs):
-                if parent is source:
-                    found.setdefault(i, []).append(layer)
-    return found
+    found = {i: [layer for layer in first_readers(model, tensor)
+                 if type(layer).__name__ == "Embedding"] for i, tensor in enumerate(model.inputs)}
+    return {i: layers for i, layers in found.items() if layers}
 
 
 def check_ids(model, arrays: list, names: list[str], source: str | None = None) -> None:

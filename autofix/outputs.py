@@ -26,6 +26,7 @@ import numpy as np
 from ._tf import keras
 from .errors import InputError
 from .findings import Finding
+from .modelio import compiled_like
 from .result import RepairResult
 
 
@@ -83,11 +84,7 @@ def output_view(model, index: int):
     name = output_names(model)[index]
     view = keras().Model(model.input, model.outputs[index], name=f"{name}_model")
     loss = _loss_of(model, index, name)
-    if getattr(model, "compiled", False) and getattr(model, "optimizer", None) is not None \
-            and loss is not None:
-        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-        view.compile(optimizer=optimizer, loss=loss)
-    return view
+    return view if loss is None else compiled_like(view, model, loss=loss)
 
 
 def _per_output(value, names: list[str], index: int):
@@ -166,7 +163,7 @@ def combined_model(model, names: list[str], fixed: dict):
     structure = model.output
     if isinstance(structure, dict):
         by_tensor = {id(t): key for key, t in structure.items()}
-        outputs = {by_tensor[id(original)]: new for original, new in zip(model.outputs, tensors)}
+        outputs = {by_tensor[id(old)]: new for old, new in zip(model.outputs, tensors)}
     else:
         outputs = tensors
     combined = k.Model(model.input, outputs, name=model.name)
@@ -174,10 +171,8 @@ def combined_model(model, names: list[str], fixed: dict):
     source = first if getattr(first, "compiled", False) else original
     losses = [getattr(fixed[i], "loss", None) if i in fixed else _loss_of(original, i, names[i])
               for i in range(len(names))]
-    if getattr(source, "optimizer", None) is not None and all(loss is not None for loss in losses):
-        optimizer = type(source.optimizer).from_config(source.optimizer.get_config())
-        combined.compile(optimizer=optimizer, loss=dict(zip(names, losses)))
-        combined.optimizer.build(combined.trainable_variables)
+    if all(loss is not None for loss in losses):
+        compiled_like(combined, source, loss=dict(zip(names, losses)), build=True)
     return combined
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._tf import keras
 from .errors import InputError
-from .modelio import ID_LAYERS, SCALING_LAYERS, parents, producer
+from .modelio import ID_LAYERS, SCALING_LAYERS, compiled_like, first_readers
 
 #: the name of the packed input, and the prefix of the layers that cut it back
 PACKED_INPUT = "autofix_packed_inputs"
@@ -169,15 +169,11 @@ def one_array(x, model, layout: InputLayout | None, what: str = "x"):
     return x
 
 
-def _first_layers(model, input_layer) -> list:
-    return [layer for layer in model.layers if any(p is input_layer for p in parents(layer))]
-
-
 def _reads_raw(model, tensor) -> bool:
     dtype = str(getattr(tensor, "dtype", "float32"))
     if "int" in dtype or "bool" in dtype:
         return True
-    firsts = _first_layers(model, producer(tensor))
+    firsts = first_readers(model, tensor)
     return bool(firsts) and all(type(layer).__name__ in ID_LAYERS | SCALING_LAYERS
                                 for layer in firsts)
 
@@ -220,19 +216,7 @@ def packed_model(model, layout: InputLayout):
         h = k.layers.Cropping1D((slot.start, width - slot.stop), name=f"{CUT_PREFIX}{i}_crop")(h)
         cut.append(k.layers.Reshape(slot.shape or (1,), name=f"{CUT_PREFIX}{i}")(h))
     outputs = model.call(_structured(layout, cut))
-    return _compiled_like(k.Model(packed, outputs, name=model.name), model)
-
-
-def _compiled_like(model, source, *, build: bool = False):
-    """``model`` compiled as ``source`` is (a fresh optimizer of the same config, the same
-    loss), if ``source`` is compiled; ``build``: its optimizer's variables made, so that a
-    saved file holds them."""
-    if getattr(source, "compiled", False) and getattr(source, "optimizer", None) is not None:
-        optimizer = type(source.optimizer).from_config(source.optimizer.get_config())
-        model.compile(optimizer=optimizer, loss=source.loss)
-        if build:
-            model.optimizer.build(model.trainable_variables)
-    return model
+    return compiled_like(k.Model(packed, outputs, name=model.name), model)
 
 
 def _parts(fixed) -> tuple[list, object, list]:
@@ -278,7 +262,7 @@ def unpacked_model(fixed, layout: InputLayout, *, name: str | None = None):
         flat = [k.layers.Reshape((s.stop - s.start,))(t) for s, t in zip(layout.slots, flat)]
         outputs = fixed(k.layers.Concatenate(name=PACKED_INPUT)(flat))
         unpacked = k.Model(_structured(layout, inputs), outputs, name=name or fixed.name)
-        return _compiled_like(unpacked, fixed, build=True)
+        return compiled_like(unpacked, fixed, build=True)
     tensors = list(inputs)
     for layer in before:  # the candidate's standardization, one Normalization per input
         tensors = [t if slot.raw else _split_normalization(layer, slot)(t)
@@ -289,4 +273,4 @@ def unpacked_model(fixed, layout: InputLayout, *, name: str | None = None):
     for layer in after:
         h = layer(h)
     unpacked = k.Model(_structured(layout, inputs), h, name=name or core.name)
-    return _compiled_like(unpacked, fixed, build=True)
+    return compiled_like(unpacked, fixed, build=True)

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import datasets, interrupts
 from ._tf import keras, set_seed
-from .attempt import Attempt, _targets, sample_weights
+from .attempt import Attempt, _targets, deployed, sample_weights
 from .candidate import Candidate, build
 from .judge import judge
 from .train_log import TrainLog
@@ -79,8 +79,7 @@ def _as_tf_data(data, x_sample: np.ndarray, y_sample: np.ndarray):
         return data.map(lambda *batch: (batch[0], batch[1]))
 
     def batches():
-        for i in range(len(data)):
-            batch = data[i]
+        for batch in datasets.batches(data):
             yield np.asarray(batch[0], dtype=x_sample.dtype), np.asarray(batch[1], dtype=y_sample.dtype)
 
     signature = (tf.TensorSpec((None, *x_sample.shape[1:]), tf.as_dtype(x_sample.dtype)),
@@ -139,7 +138,6 @@ def refit(data, best: Attempt, problem, registry, *, deadline: float) -> Attempt
     (``params.streamed.sample_metric``). None when it cannot be trained so."""
     started = time.monotonic()
     set_seed(problem.seed)
-    task, labels = None, None
     try:
         draft = build(best.candidate, problem, registry)
         task, labels = draft.task_for(problem.task), draft.labels
@@ -182,9 +180,7 @@ def refit(data, best: Attempt, problem, registry, *, deadline: float) -> Attempt
     trained.set_weights(best_so_far["weights"])  # the best epoch's weights
     log.best_epoch = best_so_far["epoch"]
     log.seconds = time.monotonic() - started
-    model = draft.assemble(problem.input_shape)
-    model.compile(optimizer=draft.setup.make_optimizer(), loss=draft.setup.compile_loss())
-    model.optimizer.build(model.trainable_variables)
+    model = deployed(draft, problem)
     attempt = Attempt(Candidate.of(best.candidate.strategies, best.candidate.param_dict),
                       params=dict(best.params), model=model, setup=draft.setup, log=log,
                       judged_by=f"{len(judge_rows)} held-out rows (the other "
