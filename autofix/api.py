@@ -18,6 +18,7 @@ from .errors import InputError
 from .findings import Finding, Findings
 from .inputs import as_model, prepare
 from .interrupts import deferred_interrupts
+from .options import check_budget
 from .result import RepairResult, assemble
 from .strategies import usable as usable_strategies
 
@@ -93,8 +94,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
     if role is not None and workdir is None:
         raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
                          "folder every machine shares")
-    if budget is not None and budget <= 0:
-        raise InputError(f"budget must be a positive number of seconds, got {budget}")
+    budget = check_budget(budget)
     usable = usable_strategies(strategies)
     model = as_model(model, unsafe, custom_objects)
     if len(model.outputs) > 1:  # each output repaired as a model of its own
@@ -129,7 +129,6 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
             if thorough or chief or not diagnosis.data_problem and (
                     not diagnosis.given.degenerate or not diagnosis.explained):
                 add_rerun(problem, diagnosis)
-            problem.findings = diagnosis.findings
             interrupts.check()
             diagnosis.complete = True
             rows = min(len(problem.x), PROBE_ROWS)
@@ -188,6 +187,5 @@ def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", str
     usable = usable_strategies(strategies)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                          epochs=epochs, batch_size=batch_size, unsafe=unsafe)
-    diagnosis = diagnose_problem(problem)  # the same evidence the chief's strategies saw
-    problem.findings = diagnosis.findings
+    diagnose_problem(problem)  # the findings the chief's strategies saw, for the workers' own
     return distributed.work(problem, usable, Path(workdir))

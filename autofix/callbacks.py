@@ -21,6 +21,7 @@ import numpy as np
 
 from ._tf import keras
 from .findings import Finding
+from .train_log import constant, flat, spread
 
 HINT = "run `autofix repair` on this model"
 
@@ -101,26 +102,24 @@ class DegenerationMonitor(keras().callbacks.Callback):
         self._checks += 1
         outputs = keras().tree.flatten(self.model(self.x_sample, training=False))
         preds = [np.asarray(out, dtype="float64") for out in outputs]
-        # several outputs: the least varying one (one stuck head is a degenerate model)
-        spread, scale = min(((float(p.std(axis=0).max()) if p.size else 0.0,
-                              float(np.abs(p).mean()) + 1e-12) for p in preds),
-                            key=lambda pair: pair[0] / max(pair[1], 1.0))
+        stuck = [p for p in preds if constant(p)]  # one stuck head is a degenerate model
         if not all(np.all(np.isfinite(p)) for p in preds):
             self._report(Finding("nonfinite_loss", "error",
                                  f"predictions became NaN or inf by epoch {epoch + 1}; {HINT}",
                                  {"epoch": epoch + 1}))
-        elif spread <= 1e-6 * max(scale, 1.0):
+        elif stuck:
             self._constant_epochs += 1
             if self._constant_epochs >= self.patience:
+                least = min(spread(p) for p in stuck)
                 self._report(Finding(
                     "degenerate_predictions", "error",
                     f"predictions are (near-)constant on the monitored rows for "
-                    f"{self._constant_epochs} epochs (spread {spread:.2g}); {HINT}",
-                    {"epoch": epoch + 1, "spread": spread}))
+                    f"{self._constant_epochs} epochs (spread {least:.2g}); {HINT}",
+                    {"epoch": epoch + 1, "spread": least}))
         else:
             self._constant_epochs = 0
         moved = abs(self._first_loss - loss) / max(abs(self._first_loss), 1e-12)
-        if len(self._losses) > self.patience and moved < 1e-3:
+        if len(self._losses) > self.patience and flat(self._first_loss, loss):
             self._report(Finding(
                 "learning_rate_too_low", "warning",
                 f"the loss has not moved ({moved:.2%}) in {len(self._losses)} epochs: the learning "

@@ -14,7 +14,8 @@ import numpy as np
 
 from ._tf import keras, set_seed
 from .errors import brief
-from .training_setup import TrainingSetup, output_units
+from .modelio import output_units
+from .training_setup import TrainingSetup
 from .surgery import clone_keeping_frozen
 from .problem import Problem
 from .task import Task, divided_task

@@ -16,7 +16,7 @@ from . import interrupts
 from .errors import InputError
 from .interrupts import deferred_interrupts
 from .progress import Progress
-from .task_names import check_task
+from .options import check_budget, check_count, check_task
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -40,12 +40,13 @@ def _fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
-def _check_options(task: str, epochs: int, batch_size: int) -> None:
+def _check_options(task: str, epochs: int, batch_size: int, budget: float | None = None) -> None:
+    """The options, checked before anything loads (the API checks them with the same
+    functions, in its own words)."""
     check_task(task, "--task")
-    if epochs < 1:
-        raise InputError(f"--epochs must be a positive integer, got {epochs}")
-    if batch_size < 1:
-        raise InputError(f"--batch-size must be a positive integer, got {batch_size}")
+    check_count(epochs, "--epochs")
+    check_count(batch_size, "--batch-size")
+    check_budget(budget, "--budget")
 
 
 @contextmanager
@@ -222,19 +223,9 @@ def diagnose(
 
         typer.echo(report_json(report))
     else:
-        from .report import _num, findings_table
+        from .report import print_diagnosis
 
-        console = Console()
-        if report["findings"]:
-            console.print(findings_table(report["findings"]))
-        for name, sub in (report.get("outputs") or {None: report}).items():
-            base = sub["baseline"]
-            line = (("" if name is None else f"output {name!r}: ") +
-                    f"{sub['diagnosis']}: {sub['metric']} {_num(base['original'])} "
-                    f"(constant baseline {_num(base['constant'])}")
-            if base.get("reference") is not None:
-                line += f"; a reference model reaches {_num(base['reference'])}"
-            console.print(line + ")", highlight=False)
+        print_diagnosis(report)
     raise typer.Exit(0 if report["status"] == "healthy" else 1)
 
 
@@ -264,9 +255,7 @@ def repair(
 
     with deferred_interrupts():
         try:
-            _check_options(task, epochs, batch_size)
-            if budget is not None and budget <= 0:
-                raise InputError(f"--budget must be a positive number of seconds, got {budget}")
+            _check_options(task, epochs, batch_size, budget)
             output = output or model.with_name(f"{model.stem}.fixed.keras")
             if output.suffix.lower() not in (".keras",):
                 raise InputError(f"output {output} must end in .keras")
@@ -358,8 +347,10 @@ def run(
     or repaired, 1 one is not (or the script raised), 2 bad input, 130 interrupted."""
     import runpy
 
-    if budget is not None and budget <= 0:
-        _fail(f"--budget must be a positive number of seconds, got {budget}")
+    try:
+        check_budget(budget, "--budget")
+    except InputError as err:
+        _fail(str(err))
     if not script.is_file():
         _fail(f"{script}: {'is a directory' if script.is_dir() else 'no such file'}, "
               "expected a Python training script")
@@ -374,13 +365,11 @@ def run(
 
     def heard(fit):
         console.print(f"autofix: {fit.line()}", highlight=False, soft_wrap=True)
-        edits = ((fit.report or {}).get("fix") or {}).get("edits")
-        if edits and not quiet:
-            from .script_edits import as_text
+        if fit.report and not quiet:
+            from .report import print_edits
 
-            console.print("the same repair in your script (x_train, y_train: the arrays this "
-                          "fit trained on):\n" + as_text(edits), markup=False, highlight=False,
-                          soft_wrap=True)
+            print_edits(fit.report, console, "the same repair in your script (x_train, y_train: "
+                        "the arrays this fit trained on):")
 
     failed = interrupted = False
     own_code = None

@@ -235,7 +235,6 @@ class Search:
             if attempt.degenerate and not self.diagnosis.reran:
                 # the cheap evidence did not suffice: gather the rest, then plan with it
                 add_rerun(self.problem, self.diagnosis)
-                self.problem.findings = self.diagnosis.findings
                 self.notify("diagnosis", self.diagnosis)
                 queue[:0] = self.fresh(plan(self.problem, self.diagnosis.findings, self.usable))
         return False

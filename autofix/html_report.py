@@ -15,7 +15,7 @@ from html import escape
 import numpy as np
 
 from .errors import brief
-from .report import verdict_line
+from .report import finite, number, verdict_line
 from .script_edits import as_text
 
 STYLE = """
@@ -40,26 +40,9 @@ SERIES_NAMES = {"labels": "labels (y_val)", "before": "before (given model)",
 
 # ----------------------------------------------------------------------------- numbers
 
-def _number(value) -> float | None:
-    """``value`` as a finite float, or None (None, NaN, inf, or not a number)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _fmt(value, spec: str = ".3f") -> str:
-    """A number for the page: ``-`` for None and non-finite values, never a crash."""
-    number = _number(value)
-    return "-" if number is None else format(number, spec)
-
-
 def _int(value) -> str:
-    number = _number(value)
-    return "-" if number is None else str(int(number))
+    whole = finite(value)
+    return "-" if whole is None else str(int(whole))
 
 
 def _count(n: int, noun: str) -> str:
@@ -125,7 +108,7 @@ def relative_curve(label: str, losses, loss: str = "") -> Curve:
     """``losses`` (floats, with None or NaN for non-finite epochs) relative to the first
     finite one. A curve whose first finite loss is not positive is not drawn (a ratio to
     zero or a negative start means nothing)."""
-    values = [_number(v) for v in (losses or [])]
+    values = [finite(v) for v in (losses or [])]
     first = next((v for v in values if v is not None), None)
     curve = Curve(label, [], first, loss or "")
     if first is None:
@@ -282,9 +265,9 @@ def _class_task(kind: str, y_val: np.ndarray, predictions: list):
 
 
 def _class_name(value) -> str:
-    number = _number(value)
-    if number is not None and number.is_integer():
-        return str(int(number))
+    whole = finite(value)
+    if whole is not None and whole.is_integer():
+        return str(int(whole))
     return str(value)
 
 
@@ -543,9 +526,9 @@ def _prediction_images(report: dict, extra: dict) -> list[tuple[str, str, str, b
     if counts.confusion:
         base, fix = report.get("baseline") or {}, report.get("fix") or {}
         metric = report.get("metric", "metric")
-        titles = {"before": f"before (given model)\n{metric} {_fmt(base.get('original'))}",
-                  "after": f"after (repaired model)\n{metric} {_fmt(fix.get('metric'))}",
-                  "kept": f"given model (kept)\n{metric} {_fmt(base.get('original'))}"}
+        titles = {"before": f"before (given model)\n{metric} {number(base.get('original'))}",
+                  "after": f"after (repaired model)\n{metric} {number(fix.get('metric'))}",
+                  "kept": f"given model (kept)\n{metric} {number(base.get('original'))}"}
         cells = "number and colour = rows" if len(counts.names) <= 12 else "colour = rows"
         images.append(("confusion matrices", _confusion_figure(counts, titles), escape(
             f"Confusion matrices on the validation rows: row = true class, column = predicted "
@@ -586,8 +569,8 @@ def render(result) -> str:
         for f in report["findings"]) or "<tr><td colspan=3>no findings</td></tr>"
     attempts = "".join(
         f"<tr><td>{i}</td><td>{_text(' + '.join(a.get('strategies') or []))}</td>"
-        f"<td>{_fmt(a.get('metric'))}</td><td>{_text(a.get('outcome'))}</td>"
-        f"<td>{_int(a.get('epochs'))}</td><td>{_fmt(a.get('seconds'), '.1f')}</td>"
+        f"<td>{number(a.get('metric'))}</td><td>{_text(a.get('outcome'))}</td>"
+        f"<td>{_int(a.get('epochs'))}</td><td>{number(a.get('seconds'), '.1f')}</td>"
         f"<td>{_text(a.get('reason'))}</td></tr>"
         for i, a in enumerate(report["attempts"], 1)) or "<tr><td colspan=7>no attempts</td></tr>"
     base = report.get("baseline") or {}
@@ -599,8 +582,8 @@ def render(result) -> str:
 <h1>autofix report</h1>
 <p class="verdict {_text(report['status'])}">{_text(verdict_line(report))}</p>
 <p>task: <b>{_text(report['task'])}</b> · metric: <b>{_text(report['metric'])}</b> · constant baseline
-{_fmt(base.get('constant'))} · original model {_fmt(base.get('original'))}
-· {_fmt(report.get('seconds'), '.1f')} s · autofix {_text(report.get('autofix_version'))}</p>
+{number(base.get('constant'))} · original model {number(base.get('original'))}
+· {number(report.get('seconds'), '.1f')} s · autofix {_text(report.get('autofix_version'))}</p>
 <h2>What autofix saw</h2>
 <table><tr><th>severity</th><th>code</th><th>message and evidence</th></tr>{findings}</table>
 {in_script}

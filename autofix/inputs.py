@@ -19,11 +19,12 @@ from .data import MIN_ROWS, validate_xy
 from .diagnosis.data_checks import finite_rows, nonfinite_data
 from .errors import InputError
 from .findings import Finding
-from .modelio import check_ids, check_model, load_model, output_activation
+from .modelio import check_ids, check_model, load_model, output_activation, output_units
+from .options import check_count
 from .problem import Problem, holdout_mode, split
 from .task import infer_task
 from .training_setup import (PROBABILISTIC_LOSSES, REGRESSION_LOSSES, canonical_loss,
-                             output_units, setup_from_model)
+                             setup_from_model)
 
 
 def as_model(model, unsafe: bool = False, custom_objects: dict | None = None):
@@ -62,10 +63,7 @@ def _check_ids(model, layout, x: np.ndarray, what: str = "x") -> None:
 def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50,
             batch_size=32, unsafe=False, custom_objects=None) -> tuple[Problem, list[Finding]]:
     """Validate everything and build the :class:`Problem`; raise :class:`InputError` if unusable."""
-    if epochs is None or int(epochs) < 1:
-        raise InputError(f"epochs must be a positive integer, got {epochs}")
-    if batch_size is None or int(batch_size) < 1:
-        raise InputError(f"batch size must be a positive integer, got {batch_size}")
+    epochs, batch_size = check_count(epochs, "epochs"), check_count(batch_size, "batch size")
     model = user_model = as_model(model, unsafe, custom_objects)
     if len(model.outputs) > 1:
         raise InputError(f"the model has {len(model.outputs)} outputs; autofix.repair and "

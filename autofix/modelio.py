@@ -388,6 +388,13 @@ def write_text_atomic(text: str, path: str | Path) -> Path:
     return _atomic(path, ".tmp", lambda tmp: Path(tmp).write_text(text))
 
 
+def output_units(model) -> int:
+    """The width of the model's (first) output: its units."""
+    shape = model.outputs[0].shape if getattr(model, "outputs", None) else model.output_shape
+    last = shape[-1]
+    return int(last) if last is not None else 1
+
+
 def output_layer(model):
     """The layer that produces the model's (single) output."""
     return producer(model.outputs[0])

@@ -19,10 +19,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-import warnings
 
 import numpy as np
 
+from . import named_arrays
 from ._tf import keras
 from .errors import InputError
 from .findings import Finding
@@ -40,15 +40,13 @@ def output_arrays(model, y, what: str = "y") -> list[np.ndarray]:
     or a list/tuple in the model's output order."""
     names = output_names(model)
     if isinstance(y, dict):
-        if unread := unread_targets(model, y, what):
-            warnings.warn(f"autofix: {what} arrays that no output of the model gives were left "
-                          f"out: {', '.join(unread)}", UserWarning, stacklevel=3)
-        missing = [n for n in names if n not in y and f"{what}_{n}" not in y]
-        if missing:
+        named_arrays.warn_unread(y, names, what, "no output of the model gives")
+        found = {name: named_arrays.key_of(y, name, what) for name in names}
+        if missing := [name for name, key in found.items() if key is None]:
             raise InputError(f"{what} has no array for the model's output {missing[0]!r} (it "
                              f"holds {', '.join(map(repr, y)) or 'nothing'}; the model's outputs: "
                              f"{', '.join(map(repr, names))})")
-        return [np.asarray(y[n] if n in y else y[f"{what}_{n}"]) for n in names]
+        return [np.asarray(y[found[name]]) for name in names]
     if isinstance(y, (list, tuple)) and len(y) and all(hasattr(a, "shape") for a in y):
         if isinstance(model.output, dict):
             raise InputError(f"the model's outputs are a dict ({', '.join(map(repr, names))}); "
@@ -64,8 +62,7 @@ def output_arrays(model, y, what: str = "y") -> list[np.ndarray]:
 
 def unread_targets(model, y: dict, what: str = "y") -> list[str]:
     """The keys of ``y`` that name no output of the model."""
-    wanted = {key for name in output_names(model) for key in (name, f"{what}_{name}")}
-    return [key for key in y if key not in wanted]
+    return named_arrays.unread(y, output_names(model), what)
 
 
 def _loss_of(model, index: int, name: str):

@@ -16,11 +16,12 @@ that input's columns of its mean and variance), and the cutting layers are gone.
 
 from __future__ import annotations
 
-import warnings
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import named_arrays
 from ._tf import keras
 from .errors import InputError
 from .modelio import ID_LAYERS, SCALING_LAYERS, compiled_like, first_readers
@@ -83,12 +84,10 @@ class InputLayout:
         """``x`` (a dict by input name, or a list/tuple in the model's input order) as one
         array per input, in order, each checked against its input's shape."""
         if isinstance(x, dict):
-            if unread := self.unread(x, what):
-                warnings.warn(f"autofix: {what} arrays that no input of the model reads were left "
-                              f"out: {', '.join(unread)}", UserWarning, stacklevel=3)
+            named_arrays.warn_unread(x, self.names, what, "no input of the model reads")
             by_name = {}
             for slot in self.slots:
-                key = next((k for k in (slot.name, f"{what}_{slot.name}") if k in x), None)
+                key = named_arrays.key_of(x, slot.name, what)
                 if key is None:
                     raise InputError(f"{what} has no array for the model's input {slot.name!r} "
                                      f"(it holds {', '.join(map(repr, x)) or 'nothing'}; the "
@@ -129,8 +128,7 @@ class InputLayout:
 
     def unread(self, x: dict, what: str = "x") -> list[str]:
         """The keys of ``x`` that name no input of the model."""
-        wanted = {key for slot in self.slots for key in (slot.name, f"{what}_{slot.name}")}
-        return [key for key in x if key not in wanted]
+        return named_arrays.unread(x, self.names, what)
 
     def pack(self, x, what: str = "x") -> np.ndarray:
         """The inputs' arrays flattened and side by side: one float array of ``width``
@@ -155,7 +153,7 @@ def one_array(x, model, layout: InputLayout | None, what: str = "x"):
         return layout.pack(x, what)
     if isinstance(x, dict):
         name = model.inputs[0].name
-        key = next((k for k in (name, what, f"{what}_{name}") if k in x), None)
+        key = named_arrays.key_of(x, name, what, what)
         if key is None:
             named = "" if name.startswith("keras_tensor") else f" or the model's input name {name!r}"
             raise InputError(f"no {what} array: expected {what}{named}, found "
@@ -180,7 +178,19 @@ def _reads_raw(model, tensor) -> bool:
 
 def layout_of(model, *, source: str | None = None) -> InputLayout:
     """The :class:`InputLayout` of a graph model with several inputs; an :class:`InputError`
-    line for an input autofix cannot pack (a variable length, text)."""
+    line for an input autofix cannot pack (a variable length, text). Worked out once per
+    model: loading checks it, and the CLI and the repair read it again."""
+    if model in _LAYOUTS:
+        return _LAYOUTS[model]
+    _LAYOUTS[model] = layout = _layout(model, source)
+    return layout
+
+
+#: the layouts worked out so far, by model (forgotten with the model)
+_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _layout(model, source: str | None) -> InputLayout:
     slots, start = [], 0
     for tensor in model.inputs:
         name = tensor.name

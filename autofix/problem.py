@@ -24,6 +24,7 @@ class Problem:
     task: Task
     setup: TrainingSetup
     seed: int = 0
+    #: the diagnosis' findings so far (strategies read them); only the diagnosis writes it
     findings: list = field(default_factory=list)
     #: findings made while reading the data (rows with NaN dropped): reported first
     early_findings: list = field(default_factory=list)

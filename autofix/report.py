@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from html import escape
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -19,11 +20,30 @@ VERDICT = {
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
-def _num(value) -> str:
-    """A report number for people: 3 decimals, ``-`` where the report has none (null)."""
-    if value is None or isinstance(value, float) and not math.isfinite(value):
-        return "-"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+def finite(value) -> float | None:
+    """``value`` as a finite float, or None (None, NaN, inf, or not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def number(value, spec: str = ".3f") -> str:
+    """A report number for people (the terminal, the HTML page): ``spec`` for a fraction,
+    an integer as it is, ``-`` where the report has none (null, NaN, inf, not a number)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    finite_value = finite(value)
+    return "-" if finite_value is None else format(finite_value, spec)
+
+
+def by_output(report: dict) -> dict:
+    """``{output name: its report}`` for a model of several outputs; ``{None: report}``
+    for one output."""
+    return report.get("outputs") or {None: report}
 
 
 def findings_table(findings: list[dict]) -> Table:
@@ -44,7 +64,7 @@ def attempts_table(attempts: list[dict], metric: str) -> Table:
     for i, a in enumerate(attempts, 1):
         verdict = {"healthy": "[green]healthy[/]", "degenerate": "[yellow]degenerate[/]",
                    "failed": "[red]failed[/]"}[a.get("outcome", "degenerate")]
-        table.add_row(str(i), " + ".join(a["strategies"]) or "-", _num(a["metric"]), verdict,
+        table.add_row(str(i), " + ".join(a["strategies"]) or "-", number(a["metric"]), verdict,
                       str(a["epochs"]), f"{a['seconds']:.1f}")
     return table
 
@@ -65,13 +85,13 @@ def verdict_line(report: dict) -> str:
         if report.get("interrupted") else ""
     if status == "repaired":
         fix = report["fix"]
-        before = "no finite predictions" if base["original"] is None else _num(base["original"])
+        before = "no finite predictions" if base["original"] is None else number(base["original"])
         line = (f"{prefix}repaired with {' + '.join(fix['strategies'])}: {metric} "
-                f"{before} -> {_num(fix['metric'])} (constant baseline "
-                f"{_num(base['constant'])}")
+                f"{before} -> {number(fix['metric'])} (constant baseline "
+                f"{number(base['constant'])}")
         recovery = fix.get("recovery")
         if recovery is not None:
-            line += f"; a reference model reaches {_num(base.get('reference'))}: {recovery:.0%} of it"
+            line += f"; a reference model reaches {number(base.get('reference'))}: {recovery:.0%} of it"
         line += ")"
         if recovery is not None and recovery < SHORT_OF_REFERENCE:
             line += "; still short of what the data allows (see below_reference)"
@@ -83,8 +103,8 @@ def verdict_line(report: dict) -> str:
             line += f"; its output units read your labels through label_map {label_map}"
         return line
     if status == "healthy":
-        line = (f"healthy: {metric} {_num(base['original'])} beats the constant baseline "
-                f"{_num(base['constant'])}")
+        line = (f"healthy: {metric} {number(base['original'])} beats the constant baseline "
+                f"{number(base['constant'])}")
         return line + (f", and none of {tried} candidate repair(s) beat it: the model is left "
                        "as it is" if tried else "; nothing to repair")
     causes = [f["code"] for f in report["findings"] if f["severity"] == "error"]
@@ -95,7 +115,7 @@ def verdict_line(report: dict) -> str:
         return ("unrepairable: nothing was tried: no allowed strategy answers the findings"
                 + (f" ({', '.join(causes)})" if causes else ""))
     line = (f"unrepairable: none of {tried} candidate(s) beat the constant baseline "
-            f"{_num(base['constant'])}" + (f" ({', '.join(causes)})" if causes else ""))
+            f"{number(base['constant'])}" + (f" ({', '.join(causes)})" if causes else ""))
     if any(f["code"] == "no_signal" for f in report["findings"]):
         line += "; reference models found no signal either: y may be noise, or the wrong column"
     return line
@@ -106,7 +126,7 @@ def print_report(report: dict, console: Console | None = None) -> None:
     console = console or Console()
     if report["findings"]:
         console.print(findings_table(report["findings"]))
-    for name, sub in (report.get("outputs") or {None: report}).items():
+    for name, sub in by_output(report).items():
         if sub["attempts"]:  # each output's attempts under its own metric
             if name is not None:
                 console.print(f"output {name!r}", style="bold", highlight=False)
@@ -119,16 +139,38 @@ def print_report(report: dict, console: Console | None = None) -> None:
 
         console.print(Panel(verdict_line(report), title=title, border_style=style, expand=False),
                       highlight=False)
+    print_edits(report, console, "The same repair in your own script (x_train, y_train: your "
+                "arrays):")
+
+
+def print_edits(report: dict, console: Console, heading: str) -> None:
+    """The fix as edits to the user's Keras code, under ``heading``; nothing when the report
+    holds none."""
     edits = (report.get("fix") or {}).get("edits")
     if edits:
-        console.print("The same repair in your own script (x_train, y_train: your arrays):",
-                      style="bold", highlight=False)
+        console.print(heading, style="bold", highlight=False)
         console.print(as_text(edits), markup=False, highlight=False, soft_wrap=True)
+
+
+def print_diagnosis(report: dict, console: Console | None = None) -> None:
+    """``autofix diagnose`` for a terminal: the findings, then one line per output saying
+    what the model reaches against the constant baseline (and a reference model)."""
+    console = console or Console()
+    if report["findings"]:
+        console.print(findings_table(report["findings"]))
+    for name, sub in by_output(report).items():
+        base = sub["baseline"]
+        line = (("" if name is None else f"output {name!r}: ") +
+                f"{sub['diagnosis']}: {sub['metric']} {number(base['original'])} "
+                f"(constant baseline {number(base['constant'])}")
+        if base.get("reference") is not None:
+            line += f"; a reference model reaches {number(base['reference'])}"
+        console.print(line + ")", highlight=False)
 
 
 def html_summary(report: dict) -> str:
     tries = "".join(
-        f"<tr><td>{escape(' + '.join(a['strategies']))}</td><td>{escape(_num(a['metric']))}</td>"
+        f"<tr><td>{escape(' + '.join(a['strategies']))}</td><td>{escape(number(a['metric']))}</td>"
         f"<td>{escape(a.get('outcome', ''))}</td><td>{a['seconds']:.1f}</td></tr>"
         for a in report["attempts"])
     return (f"<div><p><b>{escape(verdict_line(report))}</b></p>"

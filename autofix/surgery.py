@@ -25,7 +25,6 @@ from .modelio import (
     single_parent_chain,
     width_head,
 )
-from .task import Task
 
 SATURATING = {"sigmoid", "tanh", "hard_sigmoid", "softsign"}
 RELU_LIKE = {"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish"}
@@ -36,25 +35,6 @@ MANY_FEATURES = 4
 #: the narrowest and widest width a widened layer gets
 MIN_WIDTH = 16
 MAX_WIDTH = 512
-
-
-def wanted_output(task: Task, units: int) -> tuple[str, int]:
-    """(activation, units) an output layer needs to predict this task's targets.
-
-    Unit k is class id k: ids up to K need at least K + 1 units (labels 1..3 need 4); a
-    wider head over ids is kept (its extra units are classes y never shows). One-hot
-    columns need exactly one unit each."""
-    if task.kind == "regression":
-        return "linear", units
-    if task.kind == "multilabel":
-        return "sigmoid", task.n_classes
-    if task.kind == "binary" and task.label_format == "ids":
-        return ("softmax", max(units, task.width)) if units >= 2 else ("sigmoid", 1)
-    if task.label_format == "onehot" and units == 1 and task.n_classes == 2:
-        return "sigmoid", 1
-    if task.label_format == "ids" and units >= 2:
-        return "softmax", max(units, task.width)
-    return "softmax", task.width
 
 
 def rebuild_layer(layer, **changes):
@@ -174,14 +154,9 @@ def clone_keeping_frozen(model):
     return clone
 
 
-def output_head(model):
-    """(layer, activation) of the layer whose activation shapes the model's output."""
-    return output_activation(model)
-
-
 def hidden_layers_with(model, names: set[str]):
     """Hidden layers (not the output head) whose activation is in ``names``."""
-    head, _ = output_head(model)
+    head, _ = output_activation(model)
     return [layer for layer in model.layers
             if layer is not head and activation_name(layer) in names]
 

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils.multiclass import type_of_target
 
 from .errors import InputError
-from .task_names import check_task
+from .options import check_task
 
 MAX_CLASS_IDS = 50
 #: the widest softmax head that integer class ids may ask for (ids up to 999)
@@ -27,7 +27,7 @@ MAX_CLASS_WIDTH = 1000
 class Task:
     """The learning task behind ``y``.
 
-    ``kind`` is one of :data:`autofix.task_names.TASKS`. ``label_format`` says how ``y`` encodes it:
+    ``kind`` is one of :data:`autofix.options.TASKS`. ``label_format`` says how ``y`` encodes it:
     ``values`` (numbers, regression), ``ids`` (class ids as a vector or column),
     ``onehot`` (one column per class, one hot per row), ``indicator`` (multilabel 0/1
     columns). ``n_classes`` is how many distinct classes there are; ``classes`` are the
@@ -192,3 +192,35 @@ def divided_task(task: Task, divide_by: float) -> Task:
     """The task of labels ``y / divide_by`` (scaled class ids restored to 0, 1, 2...)."""
     ids = tuple(int(v) for v in np.rint(np.asarray(task.classes, dtype="float64") / divide_by))
     return Task(task.kind, "ids", len(ids), ids)
+
+
+def wanted_output(task: Task, units: int) -> tuple[str, int]:
+    """(activation, units) an output layer needs to predict this task's targets.
+
+    Unit k is class id k: ids up to K need at least K + 1 units (labels 1..3 need 4); a
+    wider head over ids is kept (its extra units are classes y never shows). One-hot
+    columns need exactly one unit each."""
+    if task.kind == "regression":
+        return "linear", units
+    if task.kind == "multilabel":
+        return "sigmoid", task.n_classes
+    if task.kind == "binary" and task.label_format == "ids":
+        return ("softmax", max(units, task.width)) if units >= 2 else ("sigmoid", 1)
+    if task.label_format == "onehot" and units == 1 and task.n_classes == 2:
+        return "sigmoid", 1
+    if task.label_format == "ids" and units >= 2:
+        return "softmax", max(units, task.width)
+    return "softmax", task.width
+
+
+def default_loss(task: Task, output_units: int) -> str:
+    """The loss that fits the task, the label format and the output width."""
+    if task.kind == "regression":
+        return "mean_squared_error"
+    if task.kind == "multilabel":
+        return "binary_crossentropy"
+    if task.label_format == "onehot":
+        return "binary_crossentropy" if output_units == 1 else "categorical_crossentropy"
+    if task.kind == "binary" and output_units == 1:
+        return "binary_crossentropy"
+    return "sparse_categorical_crossentropy"

@@ -83,6 +83,34 @@ def update_ratio(before: list, after: list, steps: int) -> float | None:
     return float(np.median(ratios)) if ratios else None
 
 
+#: predictions spread less than this (relative to their size, at least 1) are constant
+CONSTANT_SPREAD = 1e-6
+#: a loss that moved less than this share of itself has not moved
+FLAT_LOSS = 1e-3
+
+
+def spread(pred: np.ndarray) -> float:
+    """How much predictions vary over the rows: the largest standard deviation of a column."""
+    pred = np.asarray(pred, dtype="float64")
+    return float(np.max(pred.std(axis=0))) if pred.size else 0.0
+
+
+def constant(pred: np.ndarray) -> bool:
+    """Whether predictions are (near-)constant over the rows: they vary by less than
+    :data:`CONSTANT_SPREAD` of their size (1 for predictions smaller than 1). The one test
+    behind a candidate stuck in training (:class:`StuckCheck`) and a user's fit collapsing
+    (:class:`autofix.callbacks.DegenerationMonitor`)."""
+    pred = np.asarray(pred, dtype="float64")
+    size = float(np.abs(pred).mean()) if pred.size else 0.0
+    return spread(pred) <= CONSTANT_SPREAD * max(size, 1.0)
+
+
+def flat(before: float | None, after: float) -> bool:
+    """Whether a loss went from ``before`` to ``after`` without moving (less than
+    :data:`FLAT_LOSS` of itself)."""
+    return before is not None and abs(before - after) <= FLAT_LOSS * max(abs(before), 1e-12)
+
+
 class StuckCheck:
     """A candidate whose predictions are constant and whose loss is flat at two checks in a
     row (every fifth of the run) is stuck and may be stopped."""
@@ -99,9 +127,7 @@ class StuckCheck:
     def stuck(self, pred: np.ndarray, loss: float, done: int) -> bool:
         """The check itself, on predictions of a probe batch and the latest epoch's loss."""
         self.next = done + self.every
-        spread = float(np.max(pred.std(axis=0))) if pred.size else 0.0
-        flat = (self.last_loss is not None
-                and abs(self.last_loss - loss) <= 1e-3 * max(abs(self.last_loss), 1e-12))
+        stuck = constant(pred) and flat(self.last_loss, loss)
         self.last_loss = loss
-        self.count = self.count + 1 if spread < 1e-6 and flat else 0
+        self.count = self.count + 1 if stuck else 0
         return self.count >= 2

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .task import Task
+from .modelio import output_units
+from .task import Task, default_loss
 
 LOSS_ALIASES = {
     "mse": "mean_squared_error", "mean_squared_error": "mean_squared_error",
@@ -164,19 +165,6 @@ def canonical_loss(loss) -> tuple[str, bool]:
     return LOSS_ALIASES.get(key, LOSS_ALIASES.get(key.replace("_", ""), key)), from_logits
 
 
-def default_loss(task: Task, output_units: int) -> str:
-    """The loss that fits the task, the label format and the output width."""
-    if task.kind == "regression":
-        return "mean_squared_error"
-    if task.kind == "multilabel":
-        return "binary_crossentropy"
-    if task.label_format == "onehot":
-        return "binary_crossentropy" if output_units == 1 else "categorical_crossentropy"
-    if task.kind == "binary" and output_units == 1:
-        return "binary_crossentropy"
-    return "sparse_categorical_crossentropy"
-
-
 def setup_from_model(model, task: Task, *, epochs: int = 50, batch_size: int = 32) -> TrainingSetup:
     """The model's own compile settings, or Adam(1e-3) and the task's loss if uncompiled."""
     units = output_units(model)
@@ -202,9 +190,3 @@ def setup_from_model(model, task: Task, *, epochs: int = 50, batch_size: int = 3
         from_logits=from_logits, epochs=epochs, batch_size=batch_size,
         clipnorm=config.get("clipnorm"), custom_loss=custom,
     )
-
-
-def output_units(model) -> int:
-    shape = model.outputs[0].shape if getattr(model, "outputs", None) else model.output_shape
-    last = shape[-1]
-    return int(last) if last is not None else 1

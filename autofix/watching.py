@@ -25,6 +25,7 @@ import numpy as np
 from . import datasets, interrupts
 from ._tf import keras
 from .errors import InputError, error_text
+from .options import check_budget
 
 MONITOR_ROWS = 256
 
@@ -122,7 +123,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
 
     def __init__(self, *, repair: bool = True, output_dir=None, prefix: str = "autofix",
                  budget: float | None = None, seed: int = 0, progress=None, on_fit=None):
-        self.repair, self.budget, self.seed = repair, budget, seed
+        self.repair, self.budget, self.seed = repair, check_budget(budget), seed
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.prefix, self.progress, self.on_fit = prefix, progress, on_fit
         self.fits: list[WatchedFit] = []

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 import autofix
 from autofix.cli import app
-from autofix.html_report import (_fmt, _int, _loss_figure, bar_offsets, class_counts,
+from autofix.report import number
+from autofix.html_report import (_int, _loss_figure, bar_offsets, class_counts,
                                  histogram_range, loss_curves, relative_curve, render)
 
 IMG = re.compile(r"<img alt='([^']+)' src='data:image/png;base64,([A-Za-z0-9+/=]+)'>")
@@ -221,8 +222,9 @@ def test_page_says_why_the_original_curve_is_missing(results):
 
 def test_formatters_show_a_dash_for_missing_numbers():
     for value in (None, float("nan"), float("inf"), "nan", "x"):
-        assert _fmt(value) == "-" and _int(value) == "-"
-    assert _fmt(0.5) == "0.500" and _fmt(np.float32(2), ".1f") == "2.0" and _int(3.0) == "3"
+        assert number(value) == "-" and _int(value) == "-"
+    assert number(0.5) == "0.500" and number(np.float32(2), ".1f") == "2.0" and _int(3.0) == "3"
+    assert number(7) == "7"  # a count stays a count
 
 
 class _Bare:

@@ -137,7 +137,7 @@ class Rerun:
 
 def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
     """``y`` as the user's own training fed it to the model (only its shape adapted)."""
-    from ..training_setup import output_units
+    from ..modelio import output_units
 
     return encode_targets(problem.task, problem.setup, y, output_units(problem.model))
 
@@ -199,6 +199,7 @@ def static_diagnosis(problem: Problem) -> Diagnosis:
         except Exception:  # noqa: BLE001 - evidence only
             diagnosis.reference = {}
     diagnosis.refresh()
+    problem.findings = diagnosis.findings  # what strategies read: written here only
     diagnosis.seconds = time.monotonic() - started
     return diagnosis
 
@@ -222,6 +223,7 @@ def add_rerun(problem: Problem, diagnosis: Diagnosis) -> Diagnosis:
     found += training_checks.class_imbalance(task, problem.y, ids, verdict)
     diagnosis.dynamic = found
     diagnosis.refresh()
+    problem.findings = diagnosis.findings
     diagnosis.seconds += time.monotonic() - started
     return diagnosis
 

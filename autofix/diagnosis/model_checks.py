@@ -7,8 +7,10 @@ import numpy as np
 from .._tf import keras, set_seed, tf
 from ..findings import Finding
 from ..modelio import activation_name, kernel_layers
-from ..training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES, output_units
-from ..surgery import RELU_LIKE, output_head, wanted_output
+from ..modelio import output_activation, output_units
+from ..training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES
+from ..surgery import RELU_LIKE
+from ..task import default_loss, wanted_output
 from ..task import MAX_CLASS_WIDTH, Task, label_step
 
 CONSTANT_INITIALIZERS = {"zeros", "ones", "constant"}
@@ -16,7 +18,7 @@ POSITIVE_ONLY = {"relu", "softplus", "exponential", "relu6"}
 
 
 def output_activation_mismatch(model, task: Task, setup, y: np.ndarray) -> list[Finding]:
-    head, act = output_head(model)
+    head, act = output_activation(model)
     units = output_units(model)
     want_act, want_units = wanted_output(task, units)
     problems = []
@@ -66,7 +68,7 @@ def loss_mismatch(model, task: Task, setup) -> list[Finding]:
     if not setup.compiled or not setup.loss:
         return []
     loss, units = setup.loss, output_units(model)
-    _, act = output_head(model)
+    _, act = output_activation(model)
     severity, why = "error", ""
     if task.kind == "regression" and loss in PROBABILISTIC_LOSSES:
         why = f"{loss} is a classification loss, but y holds continuous values"
@@ -95,7 +97,6 @@ def loss_mismatch(model, task: Task, setup) -> list[Finding]:
         why = f"from_logits=True while the output already applies {act}: probabilities squashed twice"
     if not why:
         return []
-    from ..training_setup import default_loss
 
     want = default_loss(task, wanted_output(task, units)[1])
     return [Finding("loss_mismatch", severity, f"{why}; use {want}",
@@ -168,8 +169,7 @@ def label_plan(task: Task, units: int, setup, model=None) -> dict | None:
         plan["label_map"] = {f"{classes[0]:g}": 0, f"{classes[1]:g}": 1}
     if units >= 2 and (loss in ROW_LOSSES or loss in BINARY_LOSSES and task.kind == "binary") \
             and (model is None or not loss_mismatch(model, task, setup)):
-        from ..training_setup import default_loss
-
+    
         plan["problems"].append("ids_for_rows")
         plan["loss"] = default_loss(task, units)
     return plan if plan["problems"] else None
@@ -181,7 +181,7 @@ def label_encoding(model, task: Task, setup) -> list[Finding]:
     plan = label_plan(task, units, setup, model)
     if plan is None:
         return []
-    head, act = output_head(model)
+    head, act = output_activation(model)
     classes = np.asarray(task.classes, dtype="float64")
     shown, loss = _labels_text(classes), setup.loss if setup.compiled else ""
     parts = []
@@ -262,7 +262,7 @@ def symmetric_init(model) -> list[Finding]:
 def _relu_layers(model):
     """Hidden layers that apply a ReLU (not the output head): a Dense/Conv with
     ``activation="relu"``, or a separate ``ReLU``/``Activation("relu")`` layer."""
-    head, _ = output_head(model)
+    head, _ = output_activation(model)
     relu = RELU_LIKE - {"elu", "selu", "gelu", "silu", "swish", "mish"}
     return [layer for layer in model.layers
             if layer is not head and activation_name(layer) in relu
@@ -299,7 +299,7 @@ def dead_units(model, x: np.ndarray) -> list[Finding]:
     """Units that pass no gradient on the data: hidden ReLUs that never activate, or an
     output layer that is dead (ReLU at 0) or saturated (sigmoid/tanh/softmax at a limit)."""
     layers = _relu_layers(model)
-    head, head_act = output_head(model)
+    head, head_act = output_activation(model)
     k = keras()
     rows = x[:512]
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..training_setup import default_loss
+from ..task import default_loss
 from .base import Strategy, register
 
 

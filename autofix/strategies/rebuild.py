@@ -14,8 +14,9 @@ import numpy as np
 
 from .._tf import keras
 from ..modelio import activation_name, nearest, producer
-from ..surgery import (RELU_LIKE, clone_changing, clone_model, keep_fixed_weights, output_head,
-                       rebuild_layer, wanted_output)
+from ..modelio import output_activation
+from ..surgery import RELU_LIKE, clone_changing, clone_model, keep_fixed_weights, rebuild_layer
+from ..task import wanted_output
 from .base import Strategy, register
 from .reduce_dropout import lowered_rates
 from .change_loss import ChangeLoss
@@ -81,7 +82,7 @@ def _relu_blocks(model) -> set:
 def _head_kernel(model) -> str | None:
     """Name of the layer with the output's kernel: the head itself, or the kernel layer
     that feeds a separate output activation layer (through pass-through layers)."""
-    layer = nearest(output_head(model)[0], lambda one: "kernel_initializer" in one.get_config(), 5)
+    layer = nearest(output_activation(model)[0], lambda one: "kernel_initializer" in one.get_config(), 5)
     return None if layer is None else layer.name
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ..findings import codes
 from ..modelio import layer_width, width_head
-from ..training_setup import output_units
-from ..surgery import clone_changing, output_head, wanted_output
+from ..modelio import output_activation, output_units
+from ..surgery import clone_changing
+from ..task import wanted_output
 from .base import Strategy, register
 
 
@@ -22,11 +23,11 @@ class SwapOutputActivation(Strategy):
             return True
         if "loss_mismatch" not in codes(findings):
             return False
-        _, activation = output_head(problem.model)
+        _, activation = output_activation(problem.model)
         return activation != wanted_output(problem.task, output_units(problem.model))[0]
 
     def apply(self, draft, problem) -> None:
-        head, activation = output_head(draft.core)
+        head, activation = output_activation(draft.core)
         units = draft.output_units
         want_act, want_units = wanted_output(draft.task_for(problem.task), units)
         wanted: dict[str, dict] = {}
