@@ -8,14 +8,15 @@ Importing the package is cheap (TensorFlow and even NumPy load on first use), so
 ``autofix`` command can take over Ctrl-C before anything slow starts.
 """
 
-from ._tf import _silence
+from autofix._tf import _silence
 
 _silence()  # before anything imports TensorFlow: its log lines never reach the user
 
-from ._version import __version__  # noqa: E402
-from .errors import AttemptFailed, AutofixError, InputError  # noqa: E402
+from autofix._version import __version__  # noqa: E402
+from autofix.errors import AttemptFailed, AutofixError, InputError  # noqa: E402
 
-_LAZY = {"Finding": "findings", "CODES": "findings", "RepairResult": "result"}
+_LAZY = {"Finding": "diagnosis.findings", "CODES": "diagnosis.findings",
+         "RepairResult": "reporting.result"}
 
 
 def __getattr__(name):
@@ -29,7 +30,7 @@ def __getattr__(name):
 
 def diagnose(model, x, y=None, **kwargs):
     """Findings for ``model`` on ``x``/``y`` (see :func:`autofix.api.diagnose`)."""
-    from .api import diagnose as _diagnose
+    from autofix.api import diagnose as _diagnose
 
     return _diagnose(model, x, y, **kwargs)
 
@@ -39,7 +40,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
     """Repair ``model`` and return a :class:`RepairResult` (see :func:`autofix.api.repair`).
     ``x``, ``y`` are arrays, or ``x`` is a ``tf.data.Dataset``, a ``keras.utils.PyDataset``
     or a generator of ``(x, y)`` batches (read once, up to 100,000 rows)."""
-    from .api import repair as _repair
+    from autofix.api import repair as _repair
 
     return _repair(model, x, y, validation_data=validation_data, budget=budget, seed=seed,
                    task=task, strategies=strategies, **kwargs)
@@ -48,8 +49,8 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
 def read_table(path, target, features=None):
     """A CSV/TSV or Parquet table's ``target`` column and features as training arrays:
     ``table.x``, ``table.y`` (text labels become class ids, ``table.classes`` in their order),
-    ``table.features``, ``table.notes`` (see :func:`autofix.tables.read_table`)."""
-    from .tables import read_table as _read_table
+    ``table.features``, ``table.notes`` (see :func:`autofix.inputs.tables.read_table`)."""
+    from autofix.inputs.tables import read_table as _read_table
 
     return _read_table(path, target, features)
 
@@ -58,7 +59,7 @@ def watch(**kwargs):
     """``with autofix.watch(): model.fit(x, y, ...)``: each fit on arrays made inside is
     checked when it returns, repaired (``repair=False``: diagnosed) when it failed to learn;
     the fits and their results are in ``.fits`` (see :class:`autofix.watching.watch`)."""
-    from .watching import watch as _watch
+    from autofix.watching import watch as _watch
 
     return _watch(**kwargs)
 

@@ -5,11 +5,11 @@ signal is a request that the command honours at its next safe point (say "interr
 keep only proven results, exit 130), never a traceback from the middle of an import.
 """
 
-from . import interrupts
+from autofix import interrupts
 
 interrupts.defer_for_this_process()
 
-from .cli import main  # noqa: E402
+from autofix.cli import main  # noqa: E402
 
 if __name__ == "__main__":  # pragma: no cover - python -m autofix
     main()

@@ -52,7 +52,7 @@ def set_seed(seed: int) -> None:
     MLP), paid by every candidate built. Keras 3 draws initial weights and dropout from
     stateless ops seeded by its own generator, so TensorFlow's global seed only matters to
     Keras' own ``fit`` (its shuffle), which seeds it itself (see
-    :func:`autofix.training.fit`). Falls back to the Keras function where Keras' internals
+    :func:`autofix.training.fit.fit`). Falls back to the Keras function where Keras' internals
     differ."""
     import random
 

@@ -10,17 +10,32 @@ from pathlib import Path
 
 import numpy as np
 
-from . import interrupts, outputs, streaming
-from .attempt import Attempt
-from .diagnosis import PROBE_ROWS, Diagnosis, add_rerun, diagnose_problem, static_diagnosis
-from .engine import MAX_BUDGET, TIE, Budget, Search, Target, best_attempt, epoch_seconds
-from .errors import InputError
-from .findings import Finding, Findings
-from .inputs import as_model, prepare
-from .interrupts import deferred_interrupts
-from .options import check_budget
-from .result import RepairResult, assemble
-from .strategies import usable as usable_strategies
+from autofix import interrupts
+from autofix.diagnosis import (
+    PROBE_ROWS,
+    Diagnosis,
+    add_rerun,
+    diagnose_problem,
+    static_diagnosis,
+)
+from autofix.diagnosis.findings import Finding, Findings
+from autofix.errors import InputError
+from autofix.inputs.preparation import as_model, prepare
+from autofix.interrupts import deferred_interrupts
+from autofix.options import check_budget
+from autofix.reporting.result import RepairResult, assemble
+from autofix.search import outputs, streaming
+from autofix.search.attempt import Attempt
+from autofix.search.engine import (
+    MAX_BUDGET,
+    TIE,
+    Budget,
+    Search,
+    Target,
+    best_attempt,
+    epoch_seconds,
+)
+from autofix.strategies import usable as usable_strategies
 
 __all__ = ["diagnose", "diagnosis_result", "prepare", "repair", "work"]
 
@@ -71,7 +86,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
            thorough=False, workdir=None) -> RepairResult:
     """Diagnose ``model``, retrain candidate repairs, and return the best proven one.
 
-    The search (:mod:`autofix.engine`) goes on past the first candidate that beats the
+    The search (:mod:`autofix.search.engine`) goes on past the first candidate that beats the
     constant baseline until one recovers 95 % of what a reference model reaches on the same
     rows, or the budget (``budget`` seconds; by default 10x the cost of the user's own
     training, within 30 s and 3 min) runs out. The costly part of the diagnosis, a rerun of
@@ -84,10 +99,10 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
 
     Under keras-tuner's distributed variables (``KERASTUNER_TUNER_ID=chief`` ...) this
     process is the chief: it diagnoses and serves the candidates to workers through the
-    shared ``workdir`` (see :mod:`autofix.distributed`).
+    shared ``workdir`` (see :mod:`autofix.search.distributed`).
     """
     started = time.monotonic()
-    from . import distributed
+    from autofix.search import distributed
 
     role = distributed.role()
     chief = role == "chief"
@@ -109,7 +124,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
                          epochs=epochs, batch_size=batch_size)
     clock = Budget(started, None if budget is None else float(budget), given=budget is not None)
     problem.deadline = clock.deadline
-    from .progress import default_progress
+    from autofix.reporting.progress import default_progress
 
     progress = default_progress(progress)
     notify = progress or (lambda *event: None)
@@ -155,7 +170,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
 
 def _search_then_stream(problem, diagnosis, usable, clock, notify, attempts, *, forced):
     """The search on the sample with part of the budget, then its best repair trained on the
-    whole stream with the rest (:mod:`autofix.streaming`): that model when it does at
+    whole stream with the rest (:mod:`autofix.search.streaming`): that model when it does at
     least as well on the held-out rows, else None (the best attempt stands)."""
     if not clock.settled:  # data this large: the default budget's ceiling
         clock.seconds = MAX_BUDGET
@@ -182,7 +197,7 @@ def _search_then_stream(problem, diagnosis, usable, clock, notify, attempts, *, 
 def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", strategies=None,
          epochs=50, batch_size=32, unsafe=False) -> int:
     """A distributed worker: train the candidates the chief serves; return how many."""
-    from . import distributed
+    from autofix.search import distributed
 
     usable = usable_strategies(strategies)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,

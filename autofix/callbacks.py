@@ -19,9 +19,9 @@ import warnings
 
 import numpy as np
 
-from ._tf import keras
-from .findings import Finding
-from .train_log import constant, flat, spread
+from autofix._tf import keras
+from autofix.diagnosis.findings import Finding
+from autofix.training.train_log import constant, flat, spread
 
 HINT = "run `autofix repair` on this model"
 
@@ -127,7 +127,7 @@ class DegenerationMonitor(keras().callbacks.Callback):
                 {"epoch": epoch + 1, "relative_loss_change": moved}))
         if self._checks % 5 == 1 and isinstance(self.x_sample, np.ndarray) \
                 and len(self.model.outputs) == 1:  # (the probe reads one input, one output)
-            from .diagnosis.model_checks import dead_units
+            from autofix.diagnosis.model_checks import dead_units
 
             for finding in dead_units(self.model, self.x_sample):
                 if finding.severity == "error":

@@ -12,11 +12,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from . import interrupts
-from .errors import InputError
-from .interrupts import deferred_interrupts
-from .progress import Progress
-from .options import check_budget, check_count, check_task
+from autofix import interrupts
+from autofix.errors import InputError
+from autofix.interrupts import deferred_interrupts
+from autofix.options import check_budget, check_count, check_task
+from autofix.reporting.progress import Progress
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -63,8 +63,8 @@ def _about(data: Path):
 
 def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = None,
           features: str | None = None, imports=None):
-    from .data import load_data
-    from .modelio import load_model
+    from autofix.inputs.data import load_data
+    from autofix.model.files import load_model
 
     _check_not_swapped(model_path, data_path)
     images = data_path.is_dir()
@@ -73,7 +73,7 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
                          path=str(data_path))
     data = None if images else load_data(data_path, target=target, features=features)
     notes: list[str] = []
-    from .user_code import import_user_code
+    from autofix.inputs.user_code import import_user_code
 
     model = load_model(model_path, unsafe=unsafe, notes=notes,
                        custom_objects=import_user_code(imports) or None)
@@ -83,8 +83,8 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
                          f"input, but the model has {len(model.inputs)} ({names}); save one "
                          "array per input, named after it, in an .npz", path=str(data_path))
     if images:
-        from .data import Dataset, validate_xy
-        from .datasets import image_folder
+        from autofix.inputs.data import Dataset, validate_xy
+        from autofix.inputs.datasets import image_folder
 
         x, y, read = image_folder(data_path, tuple(model.inputs[0].shape[1:]))
         data = Dataset(*validate_xy(x, y, source=str(data_path)), notes=read)
@@ -100,8 +100,8 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
 def _check_named_arrays(model, data, data_path: Path) -> None:
     """An archive's arrays named after the model's inputs or outputs, checked before any
     note is printed (bad input is one line naming the file)."""
-    from .outputs import output_arrays, unread_targets
-    from .packing import layout_of, one_array
+    from autofix.model.packing import layout_of, one_array
+    from autofix.search.outputs import output_arrays, unread_targets
 
     layout = layout_of(model) if len(model.inputs) > 1 else None
     unread = []  # arrays named after no input or output: left out, and said so once
@@ -137,7 +137,7 @@ def _check_table_fits(model, data, data_path: Path) -> None:
     note is printed: bad input is one line)."""
     wanted = tuple(model.inputs[0].shape[1:])  # one input: _load checked it
     if len(wanted) == 1 and wanted[0] is not None and wanted[0] != len(data.features):
-        from .tables import listed
+        from autofix.inputs.tables import listed
 
         raise InputError(f"the model takes {wanted[0]} feature(s) but the table gives "
                          f"{len(data.features)} ({listed(data.features)}); name the model's "
@@ -152,7 +152,7 @@ def _check_not_swapped(model_path: Path, data_path: Path) -> None:
     """Refuse DATA given first and MODEL second, before loading either."""
     if not (model_path.is_file() and data_path.is_file()):
         return  # loading names the missing one
-    from .data import DATA_KINDS, KIND_WORDS, MODEL_KINDS, file_kind
+    from autofix.inputs.data import DATA_KINDS, KIND_WORDS, MODEL_KINDS, file_kind
 
     first, second = file_kind(model_path), file_kind(data_path)
     looks_like_data = first in DATA_KINDS or (
@@ -205,7 +205,7 @@ def diagnose(
             _check_options(task, epochs, batch_size)
             keras_model, dataset = _load(model, data, unsafe_load, target, features, imports)
             interrupts.check()
-            from .api import diagnosis_result
+            from autofix.api import diagnosis_result
 
             with _about(data):
                 result = diagnosis_result(keras_model, dataset.x, dataset.y,
@@ -215,15 +215,15 @@ def diagnose(
             _fail(str(err))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
-    from .result import diagnosis_report
+    from autofix.reporting.result import diagnosis_report
 
     report = diagnosis_report(result)
     if as_json:
-        from .result import report_json
+        from autofix.reporting.result import report_json
 
         typer.echo(report_json(report))
     else:
-        from .report import print_diagnosis
+        from autofix.reporting.terminal import print_diagnosis
 
         print_diagnosis(report)
     raise typer.Exit(0 if report["status"] == "healthy" else 1)
@@ -251,7 +251,7 @@ def repair(
     imports: ImportOpt = None,
 ):
     """Repair MODEL on DATA: diagnose, retrain candidate fixes, keep the best proven one."""
-    from .report import print_report, verdict_line
+    from autofix.reporting.terminal import print_report, verdict_line
 
     with deferred_interrupts():
         try:
@@ -265,10 +265,10 @@ def repair(
             if html is not None:
                 _check_output(html, [model, data, output], "HTML report")
             if strategies is not None:
-                from .strategies import usable
+                from autofix.strategies import usable
 
                 usable(strategies)
-            from .distributed import role
+            from autofix.search.distributed import role
 
             if role() is not None and workdir is None:
                 raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
@@ -277,8 +277,8 @@ def repair(
                 workdir.mkdir(parents=True, exist_ok=True)
             keras_model, dataset = _load(model, data, unsafe_load, target, features, imports)
             interrupts.check()
-            from .api import repair as run_repair
-            from .api import work
+            from autofix.api import repair as run_repair
+            from autofix.api import work
 
             if role() == "worker":
                 with _about(data):
@@ -303,8 +303,8 @@ def repair(
             _fail("interrupted", 130)
         # a signal that lands from here on is honoured once the outputs are written
         # (each write is atomic), so that the files always match the exit code
-        from .modelio import write_text_atomic
-        from .result import report_json
+        from autofix.model.files import write_text_atomic
+        from autofix.reporting.result import report_json
 
         result.interrupted = result.interrupted or interrupts.requested()
         if result.status == "repaired":  # only a proven model is ever written
@@ -313,7 +313,7 @@ def repair(
         if report is not None:
             write_text_atomic(report_json(payload), report)
         if html is not None:
-            from .html_report import render
+            from autofix.reporting.html import render
 
             write_text_atomic(render(result), html)
     if as_json:
@@ -357,7 +357,7 @@ def run(
     folder = out if out is not None else script.resolve().parent
     if folder.exists() and not folder.is_dir():
         _fail(f"--out {folder} is not a folder")
-    from .watching import watch
+    from autofix.watching import watch
 
     _FAST_EXIT["allowed"] = False  # the script's own files and atexit handlers need the teardown
     console = Console(stderr=True)
@@ -366,7 +366,7 @@ def run(
     def heard(fit):
         console.print(f"autofix: {fit.line()}", highlight=False, soft_wrap=True)
         if fit.report and not quiet:
-            from .report import print_edits
+            from autofix.reporting.terminal import print_edits
 
             print_edits(fit.report, console, "the same repair in your script (x_train, y_train: "
                         "the arrays this fit trained on):")
@@ -426,7 +426,7 @@ def _print_from(err: BaseException, script: Path) -> None:
 @app.command("strategies")
 def list_strategies():
     """List every registered repair strategy, one line each."""
-    from .strategies import registry
+    from autofix.strategies import registry
 
     for name, strategy in registry().items():
         typer.echo(f"{name:<26} {strategy.summary}  [answers: {', '.join(sorted(strategy.answers))}]")
@@ -441,8 +441,8 @@ def bench(
     """Break models the documented ways, repair them, and tabulate the outcome."""
     from rich.table import Table
 
-    from . import bench as bench_mod
-    from .scenarios import check_names
+    from autofix.bench import runs as bench_mod
+    from autofix.bench.scenarios import check_names
 
     try:
         names = check_names(scenarios)
@@ -471,7 +471,7 @@ def demo(
     """Build a broken model and its data in a temporary folder, then repair it."""
     import numpy as np
 
-    from .scenarios import SCENARIOS, check_names, make_case
+    from autofix.bench.scenarios import SCENARIOS, check_names, make_case
 
     try:
         check_names([scenario])

@@ -7,7 +7,7 @@ functions (``what`` names the option as the caller spelled it).
 
 from __future__ import annotations
 
-from .errors import InputError
+from autofix.errors import InputError
 
 TASKS = ("regression", "binary", "multiclass", "multilabel")
 #: what ``task=`` and ``--task`` accept: a task, or ``auto`` (inferred from y)

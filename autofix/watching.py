@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datasets, interrupts
-from ._tf import keras
-from .errors import InputError, error_text
-from .options import check_budget
+from autofix import interrupts
+from autofix._tf import keras
+from autofix.errors import InputError, error_text
+from autofix.inputs import datasets
+from autofix.options import check_budget
 
 MONITOR_ROWS = 256
 
@@ -63,7 +64,7 @@ class WatchedFit:
                               if f["severity"] == "error") or "none"
             text = f"{head}: {self.report['diagnosis']} (errors: {codes})"
         else:
-            from .report import verdict_line
+            from autofix.reporting.terminal import verdict_line
 
             text = f"{head}: {verdict_line(self.report)}"
         text += "".join(f"; wrote {path}" for path in self.written)
@@ -152,7 +153,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
 
     # -- one fit -------------------------------------------------------------------------
     def _watched_fit(self, original, signature, model, args, kwargs):
-        from .callbacks import DegenerationMonitor, head_rows
+        from autofix.callbacks import DegenerationMonitor, head_rows
 
         bound = signature.bind(model, *args, **kwargs)
         bound.apply_defaults()
@@ -184,9 +185,9 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         return history
 
     def _check(self, record: WatchedFit, model, arrays, validation) -> None:
-        from .api import diagnosis_result
-        from .api import repair as repair_model
-        from .result import diagnosis_report
+        from autofix.api import diagnosis_result
+        from autofix.api import repair as repair_model
+        from autofix.reporting.result import diagnosis_report
 
         x, y = arrays
         if not (isinstance(validation, (tuple, list)) and len(validation) >= 2):
@@ -216,8 +217,8 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
             self._busy = False
 
     def _write(self, record: WatchedFit) -> None:
-        from .modelio import write_text_atomic
-        from .result import report_json
+        from autofix.model.files import write_text_atomic
+        from autofix.reporting.result import report_json
 
         if self.output_dir is None:
             return

@@ -3,7 +3,7 @@
 :class:`RepairHyperModel` builds a candidate from hyperparameters (one boolean per
 strategy, the learning rate, the epochs) and fits it with autofix's lean training, scoring
 it on the validation rows. keras-tuner's ``RandomSearch`` over it is the *blind search*
-the benchmark compares autofix with; :class:`autofix.tuning.DeadlineRandomSearchOracle`
+the benchmark compares autofix with; :class:`autofix.search.tuning.DeadlineRandomSearchOracle`
 stops it when its time is up.
 """
 
@@ -13,9 +13,9 @@ import math
 import tempfile
 import time
 
-from autofix.attempt import Attempt, train_and_judge
-from autofix.candidate import Candidate, build
-from autofix.problem import Problem
+from autofix.inputs.problem import Problem
+from autofix.search.attempt import Attempt, train_and_judge
+from autofix.search.candidate import Candidate, build
 
 BLIND_EXCLUDES = {"tune_training", "retrain"}
 
@@ -60,7 +60,7 @@ def blind_search(problem: Problem, usable: dict, *, seconds: float, seed: int = 
     kt = _kt()
     record: list = []
     started = time.monotonic()
-    from autofix.tuning import DeadlineRandomSearchOracle, DirectTuner
+    from autofix.search.tuning import DeadlineRandomSearchOracle, DirectTuner
 
     oracle = DeadlineRandomSearchOracle(started + seconds, objective=kt.Objective("score", "max"),
                              max_trials=max_trials, seed=seed, max_consecutive_failed_trials=max_trials)

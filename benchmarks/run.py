@@ -57,18 +57,18 @@ BLIND_FACTOR, BLIND_MAX_SECONDS = 10, 90
 def _warm_up():
     """Trace TensorFlow once so that the first scenario does not pay for everyone."""
     import autofix
-    from autofix.scenarios import make_case
+    from autofix.bench.scenarios import make_case
 
     case = make_case("healthy", rows=200, epochs=2)
     autofix.repair(case.model, case.x, case.y, epochs=2)
 
 
 def scenario_rows(names, rows: int, blind: bool, seed: int = 0, rebuild: bool = True) -> list[dict]:
-    from autofix import bench
-    from autofix.inputs import prepare
-    from autofix.scenarios import make_case
-    from benchmarks.blind_search import blind_search
+    from autofix.bench import runs as bench
+    from autofix.bench.scenarios import make_case
+    from autofix.inputs.preparation import prepare
     from autofix.strategies import registry
+    from benchmarks.blind_search import blind_search
 
     out = []
     for name in names:
@@ -127,9 +127,9 @@ def diagnosis_time(rows: int = 10_000, features: int = 20, repeats: int = 3) -> 
 
 def scale(sizes, scenario: str = "unnormalized_inputs", epochs: int = 5) -> list[dict]:
     import autofix
-    from autofix.inputs import prepare
+    from autofix.bench.scenarios import make_case
     from autofix.diagnosis import diagnose_problem
-    from autofix.scenarios import make_case
+    from autofix.inputs.preparation import prepare
 
     out = []
     for rows in sizes:
@@ -174,7 +174,7 @@ def _peak_kib(argv) -> int:
 def memory(scenario: str = "unnormalized_inputs", rows: int = 1000) -> dict:
     import numpy as np
 
-    from autofix.scenarios import make_case
+    from autofix.bench.scenarios import make_case
 
     case = make_case(scenario, rows=rows)
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,8 +202,8 @@ def cli_start(repeats: int = 5) -> dict:
 def speedups(names, rows: int) -> list[dict]:
     """Repair time with each speed-up switched off, then on (same scenarios, same process)."""
     import autofix
-    from autofix.scenarios import make_case
-    from autofix.training import switched
+    from autofix.bench.scenarios import make_case
+    from autofix.training.fit import switched
 
     cases = [make_case(n, rows=rows) for n in names]
 
@@ -239,16 +239,16 @@ def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = T
     and optimizer; trial i at the user's learning rate times 3**(i % 3 - 1), seed i) done in
     the time of one plain ``model.fit`` of it. No trace is reused from earlier work. With
     compiled training on, the same trials also run as stacked copies in one program
-    (:mod:`autofix.stacked_training`), where the model and optimizer allow it."""
+    (:mod:`autofix.training.stacked`), where the model and optimizer allow it."""
     import numpy as np
 
-    from autofix import compiled_training
-    from autofix.stacked_training import StackedProgram, fit_stacked, stackable
     from autofix._tf import keras
-    from autofix.bench import split_problem
+    from autofix.bench.runs import split_problem
+    from autofix.bench.scenarios import make_case
     from autofix.diagnosis import original_targets
-    from autofix.scenarios import make_case
-    from autofix.training import fit, switched
+    from autofix.training import compiled as compiled_training
+    from autofix.training.fit import fit, switched
+    from autofix.training.stacked import StackedProgram, fit_stacked, stackable
 
     k = keras()
     out = []
@@ -303,7 +303,7 @@ def end_to_end(names=PROCESS_SCENARIOS, rows: int = 1000) -> list[dict]:
     fit with the user's epochs and batch size), both whole processes."""
     import numpy as np
 
-    from autofix.scenarios import make_case
+    from autofix.bench.scenarios import make_case
 
     out = []
     for name in names:
@@ -387,7 +387,7 @@ def distributed_times(scenario: str = "unnormalized_inputs") -> dict:
 
     import numpy as np
 
-    from autofix.scenarios import make_case
+    from autofix.bench.scenarios import make_case
 
     case = make_case(scenario)
     with tempfile.TemporaryDirectory() as tmp:
@@ -453,7 +453,7 @@ def markdown(results: dict, command: str) -> str:
         lines += ["", f"Repair cost ratio over the {len(ratios)} repairable scenarios: median "
                       f"{statistics.median(ratios):.2f}, worst {max(ratios):.2f} "
                       f"({max(repairable, key=lambda r: r['ratio'])['scenario']})."]
-    from autofix.bench import summary_lines
+    from autofix.bench.runs import summary_lines
 
     lines += summary_lines(rows)
     blind = [r for r in rows if "blind" in r]
@@ -534,8 +534,8 @@ def markdown(results: dict, command: str) -> str:
                          f"{statistics.median(r['stacked_per_plain_fit'] for r in stacked_rows):.1f}"
                          if stacked_rows else "") + "."]
     if results.get("xla"):
-        from benchmarks.xla_choice import (BATCH, CANDIDATE_EPOCHS, EPOCHS, ROWS,
-                                           markdown as xla_markdown)
+        from benchmarks.xla_choice import BATCH, CANDIDATE_EPOCHS, EPOCHS, ROWS
+        from benchmarks.xla_choice import markdown as xla_markdown
 
         rows = results["xla"]
         agree = sum(r["xla_pays"] == r["autofix_uses_xla"] for r in rows)
@@ -577,7 +577,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few scenarios at small sizes")
     parser.add_argument("--out", type=Path, default=None, help="folder for RESULTS.md and results.json")
     args = parser.parse_args(argv)
-    from autofix.scenarios import SCENARIOS
+    from autofix.bench.scenarios import SCENARIOS
 
     out = args.out or (Path(tempfile.mkdtemp(prefix="autofix-bench-")) if args.quick else HERE)
     out.mkdir(parents=True, exist_ok=True)
@@ -589,7 +589,7 @@ def main(argv=None) -> int:
     names = QUICK_SCENARIOS if args.quick else tuple(SCENARIOS)
     results["scenarios"] = scenario_rows(names, rows=600 if args.quick else 1000, blind=not args.quick,
                                          rebuild=not args.quick)
-    from autofix.bench import recovery_summary
+    from autofix.bench.runs import recovery_summary
 
     results["recovery"] = recovery_summary(results["scenarios"])
     print("diagnosis", flush=True)
@@ -621,10 +621,10 @@ def main(argv=None) -> int:
     results["cli_start"] = cli_start(3 if args.quick else 5)
     text = markdown(results, command)
     if not args.quick:  # the same rows in `autofix bench`'s own table
-        from autofix import bench
+        from autofix.bench import runs as bench
 
         text += ("\n## `autofix bench`\n\nThe rows above as `autofix bench` tabulates them "
-                 "(the same function, `autofix.bench.run_scenario`, measured them).\n\n"
+                 "(the same function, `autofix.bench.runs.run_scenario`, measured them).\n\n"
                  + bench.markdown(results["scenarios"], "autofix bench"))
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "RESULTS.md").write_text(text)

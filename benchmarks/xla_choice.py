@@ -4,7 +4,7 @@ For each model: the same loop as autofix's compiled training (a ``tf.function`` 
 step of every epoch, each step a forward pass, a gradient and Adam's update) with and without
 the step compiled by XLA; 1000 rows, batch 32, 5 epochs. ``first`` is the first call (the
 trace, and XLA's compiling), ``run`` a second call. The last columns set the measurement
-beside the choice :func:`autofix.compiled_training.wants_xla` makes for the model, and
+beside the choice :func:`autofix.training.compiled.wants_xla` makes for the model, and
 what a candidate of :data:`CANDIDATE_EPOCHS` epochs would cost each way (the first call,
 then the runs after it).
 
@@ -99,7 +99,7 @@ def _time(k, tf, make, shape, xla: bool) -> tuple[float, float]:
 
 def measure() -> list[dict]:
     from autofix._tf import keras, tf
-    from autofix.compiled_training import wants_xla
+    from autofix.training.compiled import wants_xla
 
     k, t = keras(), tf()
     out = []

@@ -12,7 +12,7 @@ ROWS = 600
 @pytest.fixture(scope="session")
 def case():
     """A scenario's broken model, trained as its user did (cached for the session)."""
-    from autofix.scenarios import make_case
+    from autofix.bench.scenarios import make_case
 
     cache = {}
 
@@ -30,8 +30,8 @@ def case():
 @pytest.fixture(scope="session")
 def diagnosed(case):
     """(problem, diagnosis) for a scenario, cached."""
-    from autofix.inputs import prepare
     from autofix.diagnosis import diagnose_problem
+    from autofix.inputs.preparation import prepare
 
     cache = {}
 

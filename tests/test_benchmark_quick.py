@@ -24,7 +24,7 @@ def test_quick_benchmark_repairs_what_it_should(quick):
 
 
 def test_quick_benchmark_measures_recovery_against_the_reference(quick):
-    from autofix.scenarios import SCENARIOS
+    from autofix.bench.scenarios import SCENARIOS
 
     _, results, text = quick
     repairable = [r for r in results["scenarios"] if r["expected_status"] == "repaired"]
@@ -58,7 +58,7 @@ def test_quick_benchmark_measures_candidate_throughput(quick):
 
 
 def test_recovery_is_the_share_of_the_reference_gain():
-    from autofix.bench import recovery, recovery_summary
+    from autofix.bench.runs import recovery, recovery_summary
 
     assert recovery(0.9, 0.5, 1.0) == 0.8
     assert recovery(1.1, 0.0, 1.0) == 1.1  # a repair may beat the reference

@@ -4,12 +4,12 @@ null, an HTML page, a fixed model only when repaired, input files left byte-iden
 
 import numpy as np
 import pytest
+from test_first_hour import strict_report
 from typer.testing import CliRunner
 
+from autofix.bench.scenarios import SCENARIOS
 from autofix.cli import app
-from autofix.judge import clear_margin
-from autofix.scenarios import SCENARIOS
-from test_first_hour import strict_report
+from autofix.search.judge import clear_margin
 
 runner = CliRunner()
 

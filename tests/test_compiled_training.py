@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from autofix import compiled_training
 from autofix._tf import keras
-from autofix.lr_finder import range_test
-from autofix.training_setup import TrainingSetup
-from autofix.training import SETTINGS, fit
+from autofix.training import compiled as compiled_training
+from autofix.training.fit import SETTINGS, fit
+from autofix.training.lr_finder import range_test
+from autofix.training.training_setup import TrainingSetup
 
 k = keras()
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from autofix.data import load_npz, validate_xy
 from autofix.errors import InputError
-from autofix.judge import clear_margin, judge
-from autofix.task import class_ids, infer_task
+from autofix.inputs.data import load_npz, validate_xy
+from autofix.inputs.task import class_ids, infer_task
+from autofix.search.judge import clear_margin, judge
 
 
 @pytest.mark.parametrize("xkey,ykey", [("x", "y"), ("X", "Y"), ("x_train", "y_train")])

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.inputs import prepare
 from autofix.diagnosis import Diagnosis, data_checks
+from autofix.diagnosis.findings import Finding
 from autofix.errors import InputError
-from autofix.findings import Finding
-from autofix.judge import Judgement
-from autofix.task import infer_task
+from autofix.inputs.preparation import prepare
+from autofix.inputs.task import infer_task
+from autofix.search.judge import Judgement
 
 
 def _leak(x, y):

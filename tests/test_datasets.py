@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 import autofix
 from autofix.cli import app
-from autofix.datasets import stream_arrays
 from autofix.errors import InputError
+from autofix.inputs.datasets import stream_arrays
 
 runner = CliRunner()
 

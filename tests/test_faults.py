@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.attempt import run_attempt
-from autofix.candidate import Candidate
+from autofix.search.attempt import run_attempt
+from autofix.search.candidate import Candidate
 from autofix.strategies import Strategy, registry
 from autofix.strategies import base as strategies_base
 

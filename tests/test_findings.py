@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from autofix.diagnosis import data_checks, training_checks
-from autofix.findings import CODES, Finding, codes
-from autofix.judge import Judgement
-from autofix.task import infer_task
+from autofix.diagnosis.findings import CODES, Finding, codes
+from autofix.inputs.task import infer_task
+from autofix.search.judge import Judgement
 
 HEALTHY = ("healthy", "healthy_classifier")
 
@@ -132,15 +132,15 @@ def _trained(layers, x, y, *, epochs=30, freeze=(), loss="mse"):
 
 
 def _static(model, x, y, epochs=30):
-    from autofix.inputs import prepare
     from autofix.diagnosis import static_diagnosis
+    from autofix.inputs.preparation import prepare
 
     problem, _ = prepare(model, x, y, epochs=epochs)
     return static_diagnosis(problem)
 
 
 def _regression_signal(n=400):
-    from autofix.scenarios import _signal
+    from autofix.bench.scenarios import _signal
 
     return _signal(np.random.default_rng(0), n)
 
@@ -242,7 +242,7 @@ def test_heavy_dropout_is_quiet_on_a_model_that_learns_under_dropout():
 def test_heavy_dropout_names_recurrent_dropout_too():
     import keras
 
-    from autofix.modelio import dropout_rates
+    from autofix.model.anatomy import dropout_rates
 
     model = keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(4, recurrent_dropout=0.8),
                               keras.layers.Dropout(0.1), keras.layers.Dense(1)])
@@ -251,7 +251,7 @@ def test_heavy_dropout_names_recurrent_dropout_too():
 
 def test_underperforming_weights_fires_when_the_setup_retrained_does_far_better():
     from autofix.diagnosis import Diagnosis
-    from autofix.judge import Judgement
+    from autofix.search.judge import Judgement
 
     def verdict(metric):
         return Judgement(metric, 0.0, 0.1, metric < 0.1, False, f"r2 {metric}")

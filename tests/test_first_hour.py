@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 import autofix
 from autofix.cli import app
+from autofix.diagnosis.findings import _plain
 from autofix.diagnosis.training_checks import _oscillates
-from autofix.findings import _plain
-from autofix.training import error_text
+from autofix.training.fit import error_text
 
 runner = CliRunner()
 NUMBER_FIELDS = {"metric", "constant", "original", "reference", "recovery", "seconds", "budget",

@@ -13,9 +13,17 @@ from typer.testing import CliRunner
 
 import autofix
 from autofix.cli import app
-from autofix.report import number
-from autofix.html_report import (_int, _loss_figure, bar_offsets, class_counts,
-                                 histogram_range, loss_curves, relative_curve, render)
+from autofix.reporting.html import (
+    _int,
+    _loss_figure,
+    bar_offsets,
+    class_counts,
+    histogram_range,
+    loss_curves,
+    relative_curve,
+    render,
+)
+from autofix.reporting.terminal import number
 
 IMG = re.compile(r"<img alt='([^']+)' src='data:image/png;base64,([A-Za-z0-9+/=]+)'>")
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.inputs import prepare
 from autofix.diagnosis import model_checks
-from autofix.judge import judge, predicted_labels
-from autofix.report import verdict_line
-from autofix.training_setup import TrainingSetup
-from autofix.task import class_ids, infer_task, label_step
-from autofix.training import encode_targets
+from autofix.inputs.preparation import prepare
+from autofix.inputs.task import class_ids, infer_task, label_step
+from autofix.reporting.terminal import verdict_line
+from autofix.search.judge import judge, predicted_labels
+from autofix.training.fit import encode_targets
+from autofix.training.training_setup import TrainingSetup
 
 SOFTMAX10 = {"output_units": 10, "output_activation": "softmax"}
 

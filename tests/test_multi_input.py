@@ -14,7 +14,7 @@ import autofix
 from autofix.cli import app
 from autofix.diagnosis.data_checks import unscaled_inputs
 from autofix.errors import InputError
-from autofix.packing import layout_of, one_array, packed_model, unpacked_model
+from autofix.model.packing import layout_of, one_array, packed_model, unpacked_model
 
 runner = CliRunner()
 IDS = 8

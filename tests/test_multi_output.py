@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import autofix
 from autofix.cli import app
 from autofix.errors import InputError
-from autofix.outputs import combined_model, output_arrays, output_view
-from autofix.report import verdict_line
+from autofix.reporting.terminal import verdict_line
+from autofix.search.outputs import combined_model, output_arrays, output_view
 
 runner = CliRunner()
 

@@ -1,8 +1,8 @@
 """Results, findings and progress display well in notebooks and terminals."""
 
 import autofix
-from autofix.findings import Findings
-from autofix.progress import Progress, default_progress
+from autofix.diagnosis.findings import Findings
+from autofix.reporting.progress import Progress, default_progress
 
 
 def test_findings_and_results_render_as_html(case):

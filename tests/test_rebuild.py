@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from autofix.inputs import prepare
-from autofix.attempt import run_attempt, train_and_judge
-from autofix.candidate import Candidate, build
+from autofix.inputs.preparation import prepare
+from autofix.search.attempt import run_attempt, train_and_judge
+from autofix.search.candidate import Candidate, build
 from autofix.strategies import registry
 
 REBUILD = Candidate.of(["rebuild"])

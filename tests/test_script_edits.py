@@ -7,10 +7,15 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.judge import judge
-from autofix.script_edits import as_text, compile_code, optimizer_code, script_edits
-from autofix.training_setup import TrainingSetup
-from autofix.task import infer_task
+from autofix.inputs.task import infer_task
+from autofix.reporting.script_edits import (
+    as_text,
+    compile_code,
+    optimizer_code,
+    script_edits,
+)
+from autofix.search.judge import judge
+from autofix.training.training_setup import TrainingSetup
 
 
 def _regression(n=1200, d=8, seed=0, scales=None, shift=0.0):

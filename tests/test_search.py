@@ -11,12 +11,19 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.inputs import prepare
-from autofix.candidate import Draft
-from autofix.engine import CANDIDATE_SHARE, Budget, SettlingDeadline, Target, best_attempt, epoch_cap
-from autofix.lr_finder import range_test, valley
-from autofix.training_setup import TrainingSetup
-from autofix.training import TrainLog
+from autofix.inputs.preparation import prepare
+from autofix.search.candidate import Draft
+from autofix.search.engine import (
+    CANDIDATE_SHARE,
+    Budget,
+    SettlingDeadline,
+    Target,
+    best_attempt,
+    epoch_cap,
+)
+from autofix.training.fit import TrainLog
+from autofix.training.lr_finder import range_test, valley
+from autofix.training.training_setup import TrainingSetup
 
 
 def _smooth(n=600, d=5, seed=0):
@@ -137,7 +144,7 @@ def test_a_repair_short_of_the_reference_says_so():
     assert report["fix"]["recovery"] < 0.9
     (warning,) = [f for f in report["findings"] if f["code"] == "below_reference"]
     assert warning["severity"] == "warning" and "%" in warning["message"]
-    from autofix.report import verdict_line
+    from autofix.reporting.terminal import verdict_line
 
     assert "short of what the data allows" in verdict_line(report)
 
@@ -190,9 +197,9 @@ def test_tiny_xor_is_repaired_and_judged_by_folds():
 def test_the_model_judged_by_folds_is_refit_for_the_folds_median_epochs(monkeypatch):
     """The model handed back trains on every row for the median of the epochs the folds'
     early stopping chose, with no rows spared to stop it."""
-    from autofix import attempt as attempts
-    from autofix.candidate import Candidate
-    from autofix.engine import apply_policy
+    from autofix.search import attempt as attempts
+    from autofix.search.candidate import Candidate
+    from autofix.search.engine import apply_policy
     from autofix.strategies.base import registry
 
     model, x, y = _xor(80)
@@ -240,7 +247,7 @@ def test_three_rows_are_answered_and_judged_on_their_training_rows():
 # -- what training never moves is kept ---------------------------------------------------------
 
 def test_candidates_keep_an_adapted_normalization_and_frozen_pretrained_layers():
-    from autofix.candidate import Candidate, build
+    from autofix.search.candidate import Candidate, build
     from autofix.strategies.base import registry
 
     x, y = _smooth(300)
@@ -299,7 +306,7 @@ def test_a_working_model_that_no_candidate_beats_is_left_as_it_is():
     report = result.report()
     assert report["attempts"], "the allowed strategy was tried"
     assert result.status == "healthy" and result.model is model
-    from autofix.report import verdict_line
+    from autofix.reporting.terminal import verdict_line
 
     assert "left as it is" in verdict_line(report)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autofix import compiled_training
 from autofix._tf import keras, set_seed
-from autofix.training_setup import TrainingSetup
-from autofix.stacked_training import StackedProgram, fit_stacked, stackable
+from autofix.training import compiled as compiled_training
+from autofix.training.stacked import StackedProgram, fit_stacked, stackable
+from autofix.training.training_setup import TrainingSetup
 
 k = keras()
 

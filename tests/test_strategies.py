@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from autofix.candidate import Candidate, build
+from autofix.search.candidate import Candidate, build
 from autofix.strategies import registry
 
 HEALTHY = ("healthy", "healthy_classifier")
@@ -21,8 +21,9 @@ def test_registry_has_the_builtin_strategies():
 
 
 def test_every_builtin_strategy_is_declared_as_an_entry_point_as_plug_ins_are():
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     from autofix.strategies import builtin
 

@@ -11,10 +11,10 @@ import keras
 import numpy as np
 import pytest
 
-from autofix.inputs import prepare
-from autofix.candidate import Candidate, build
+from autofix.inputs.preparation import prepare
+from autofix.search.candidate import Candidate, build
 from autofix.strategies import registry
-from autofix.training import encode_targets
+from autofix.training.fit import encode_targets
 
 ROWS = 64
 STRATEGIES = [name for name in registry() if name != "tune_training"]
@@ -269,7 +269,7 @@ def test_widen_bottleneck_leaves_funnels_and_embeddings_of_sane_width_alone():
                                        keras.layers.Dense(4, activation="relu"),
                                        keras.layers.Dense(16, activation="relu"),
                                        keras.layers.Dense(3, activation="softmax")])
-    from autofix.surgery import bottlenecks
+    from autofix.model.surgery import bottlenecks
 
     assert bottlenecks(funnel) == [] and bottlenecks(autoencoderish) == []
 
@@ -311,7 +311,7 @@ def test_unfreeze_layers_makes_every_weight_trainable(variant):
     draft = build(Candidate.of(["unfreeze_layers"]), problem, registry())
     core = draft.core
     assert draft.params["unfrozen_layers"]
-    from autofix.modelio import parameter_layers
+    from autofix.model.anatomy import parameter_layers
 
     assert all(trains for _, _, trains in parameter_layers(core))
     expected = sum(count for _, count, _ in parameter_layers(model))
@@ -320,7 +320,7 @@ def test_unfreeze_layers_makes_every_weight_trainable(variant):
 
 
 def test_surgery_keeps_a_frozen_pretrained_block():
-    from autofix.surgery import clone_changing, clone_keeping_frozen
+    from autofix.model.surgery import clone_changing, clone_keeping_frozen
 
     keras.utils.set_random_seed(0)
     model = _frozen_variants()["nested_base"]

@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import r2_score
 
 import autofix
-from autofix import datasets
-from autofix.streaming import _keeps, held_out
+from autofix.inputs import datasets
+from autofix.search.streaming import _keeps, held_out
 
 SCALES = np.array([1, 10, 100, 1000, 10000])
 

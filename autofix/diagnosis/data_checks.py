@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 
-from ..findings import Finding
-from ..modelio import ID_LAYERS, SCALING_LAYERS
-from ..task import Task, class_ids
+from autofix.diagnosis.findings import Finding
+from autofix.inputs.task import Task, class_ids
+from autofix.model.anatomy import ID_LAYERS, SCALING_LAYERS
 
 SAMPLE_ROWS = 4000
 LEAK_MAX_FEATURES = 256
@@ -305,7 +305,10 @@ def _reference_models(task: Task, seed: int) -> dict:
     the reference sees, scikit-learn's advice; measured here up to twice as fast as Adam and
     higher on 28 of the 31 scenarios, equal on 3), on standardized features where it matters;
     whichever scores higher stands for what the data allows."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
     from sklearn.linear_model import LogisticRegression, RidgeCV
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
@@ -345,7 +348,7 @@ def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0, *,
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
     from threadpoolctl import threadpool_limits
 
-    from ..judge import judge
+    from autofix.search.judge import judge
 
     if task.kind == "multilabel":
         return {}

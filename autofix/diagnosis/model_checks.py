@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tf import keras, set_seed, tf
-from ..findings import Finding
-from ..modelio import activation_name, kernel_layers
-from ..modelio import output_activation, output_units
-from ..training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES
-from ..surgery import RELU_LIKE
-from ..task import default_loss, wanted_output
-from ..task import MAX_CLASS_WIDTH, Task, label_step
+from autofix._tf import keras, set_seed, tf
+from autofix.diagnosis.findings import Finding
+from autofix.inputs.task import (
+    MAX_CLASS_WIDTH,
+    Task,
+    default_loss,
+    label_step,
+    wanted_output,
+)
+from autofix.model.anatomy import (
+    activation_name,
+    kernel_layers,
+    output_activation,
+    output_units,
+)
+from autofix.model.surgery import RELU_LIKE
+from autofix.training.training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES
 
 CONSTANT_INITIALIZERS = {"zeros", "ones", "constant"}
 POSITIVE_ONLY = {"relu", "softplus", "exponential", "relu6"}
@@ -381,9 +390,9 @@ def _underfits(problem) -> tuple[bool, dict]:
     key = ("model_checks", "underfits")
     if key in problem.cache:
         return problem.cache[key]
-    from ..judge import judge
-    from ..training import predict
-    from . import data_checks
+    from autofix.diagnosis import data_checks
+    from autofix.search.judge import judge
+    from autofix.training.fit import predict
 
     given = judge(problem.task, problem.y, problem.y_val, predict(problem.model, problem.x_val))
     evidence = {"metric": given.metric, "constant": given.constant}
@@ -412,7 +421,7 @@ def frozen_layers(model, problem) -> list[Finding]:
     layer can train and the model does not learn; a warning when some hidden layers are
     frozen and the model does not learn, or when nothing at all can train. A frozen
     feature extractor under a head that learns (fine-tuning) is left alone."""
-    from ..modelio import output_parameter_layer, parameter_layers
+    from autofix.model.anatomy import output_parameter_layer, parameter_layers
 
     try:
         rows = parameter_layers(model)
@@ -462,7 +471,7 @@ def heavy_dropout(model, problem) -> list[Finding]:
     """Dropout layers (and recurrent layers' ``dropout``/``recurrent_dropout``) that drop at
     least half of what passes, while the model does not learn. A model that learns under
     heavy dropout is left alone."""
-    from ..modelio import HEAVY_DROPOUT, dropout_rates
+    from autofix.model.anatomy import HEAVY_DROPOUT, dropout_rates
 
     heavy = {name: rate for name, rate in dropout_rates(model).items() if rate >= HEAVY_DROPOUT}
     if not heavy:
@@ -485,7 +494,7 @@ def narrow_bottleneck(model, problem) -> list[Finding]:
     """A hidden layer that every path to the output passes through and that is narrower
     than the output (a Dense(2) in front of 10 classes), or at most two wide on an input
     with many values, while the model does not learn."""
-    from ..surgery import bottlenecks
+    from autofix.model.surgery import bottlenecks
 
     try:
         sites = bottlenecks(model)

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 
-from ..findings import Finding
-from ..judge import Judgement
-from ..task import Task, class_ids
-from ..training import TrainLog
+from autofix.diagnosis.findings import Finding
+from autofix.inputs.task import Task, class_ids
+from autofix.search.judge import Judgement
+from autofix.training.fit import TrainLog
 
 
 def _trajectory(log: TrainLog) -> list[float]:

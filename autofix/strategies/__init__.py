@@ -4,6 +4,6 @@ Third-party strategies register through the ``autofix.strategies`` entry point g
 point it at a :class:`Strategy` subclass.
 """
 
-from .base import Strategy, register, registry, usable
+from autofix.strategies.base import Strategy, register, registry, usable
 
 __all__ = ["Strategy", "register", "registry", "usable"]

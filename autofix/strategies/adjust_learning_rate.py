@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import inspect
 
-from .._tf import keras
-from ..findings import codes
-from ..lr_finder import range_test
-from ..training import encode_targets
-from .base import Strategy, register
+from autofix._tf import keras
+from autofix.diagnosis.findings import codes
+from autofix.strategies.base import Strategy, register
+from autofix.training.fit import encode_targets
+from autofix.training.lr_finder import range_test
 
 
 def default_learning_rate(optimizer: str) -> float:

@@ -1,6 +1,6 @@
 """The strategy plug-in surface: a small base class and a registry.
 
-A strategy answers some finding codes and changes a :class:`~autofix.candidate.Draft`
+A strategy answers some finding codes and changes a :class:`~autofix.search.candidate.Draft`
 (the model, its compile setup, its training targets). It never touches the user's model:
 a draft is always built from a fresh clone.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from ..findings import Finding
+from autofix.diagnosis.findings import Finding
 
 _REGISTRY: dict[str, "Strategy"] = {}
 _ENTRY_POINTS_LOADED = False
@@ -32,7 +32,7 @@ class Strategy:
     tuning: bool = False
     #: meaningful only on its own: dropped from a candidate that other strategies fill
     standalone: bool = False
-    #: the scenario (in :mod:`autofix.scenarios`) this strategy repairs: the shared
+    #: the scenario (in :mod:`autofix.bench.scenarios`) this strategy repairs: the shared
     #: conformance test checks that it fires there and stays quiet on healthy models
     example_scenario: str | None = None
 
@@ -66,7 +66,7 @@ def _load_entry_points() -> None:
     _ENTRY_POINTS_LOADED = True
     declared = list(entry_points(group="autofix.strategies"))
     if not any(ep.value.startswith("autofix.strategies.") for ep in declared):
-        from . import builtin  # noqa: F401 - registers the built-in strategies
+        from autofix.strategies import builtin  # noqa: F401 - registers the built-in strategies
     for ep in declared:
         obj = ep.load()
         if isinstance(obj, type):
@@ -86,7 +86,7 @@ def usable(names=None) -> dict[str, Strategy]:
     """The registered strategies ``names`` allows (a list, or one comma-separated string;
     None: all of them), by name; one :class:`~autofix.errors.InputError` line for a name
     that is not registered."""
-    from ..errors import InputError
+    from autofix.errors import InputError
 
     available = registry()
     if names is None:

@@ -1,7 +1,7 @@
 """Import every built-in strategy module so that each registers itself: for a source tree
 that was never installed (an installed autofix declares them as entry points)."""
 
-from . import (  # noqa: F401
+from autofix.strategies import (  # noqa: F401
     adjust_learning_rate,
     change_loss,
     class_weights,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..task import default_loss
-from .base import Strategy, register
+from autofix.inputs.task import default_loss
+from autofix.strategies.base import Strategy, register
 
 
 @register

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from ..task import class_ids
-from .base import Strategy, register
+from autofix.inputs.task import class_ids
+from autofix.strategies.base import Strategy, register
 
 
 @register

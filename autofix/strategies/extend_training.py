@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Strategy, register
+from autofix.strategies.base import Strategy, register
 
 MAX_EPOCHS = 1000
 

@@ -11,10 +11,10 @@ get the loss for ids.
 
 from __future__ import annotations
 
-from ..diagnosis.model_checks import label_plan
-from ..modelio import nearest
-from ..surgery import clone_changing
-from .base import Strategy, register
+from autofix.diagnosis.model_checks import label_plan
+from autofix.model.anatomy import nearest
+from autofix.model.surgery import clone_changing
+from autofix.strategies.base import Strategy, register
 
 
 def width_layer(model):

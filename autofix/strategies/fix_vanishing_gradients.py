@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..surgery import clone_changing, saturating_sites
-from .base import Strategy, register
+from autofix.model.surgery import clone_changing, saturating_sites
+from autofix.strategies.base import Strategy, register
 
 
 @register

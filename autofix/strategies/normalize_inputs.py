@@ -1,6 +1,6 @@
 """Insert a ``keras.layers.Normalization`` adapted on the training rows in front of the model.
 
-A model of several inputs (repaired packed, see :mod:`autofix.packing`) keeps the inputs it
+A model of several inputs (repaired packed, see :mod:`autofix.model.packing`) keeps the inputs it
 reads as ids or scales itself as they are: their columns get a mean of 0 and a variance of 1.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tf import keras
-from ..modelio import normalizes_its_input, reads_ids
-from .base import Strategy, register
+from autofix._tf import keras
+from autofix.model.anatomy import normalizes_its_input, reads_ids
+from autofix.strategies.base import Strategy, register
 
 LAYER_NAME = "autofix_normalization"
 

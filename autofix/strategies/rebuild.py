@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tf import keras
-from ..modelio import activation_name, nearest, producer
-from ..modelio import output_activation
-from ..surgery import RELU_LIKE, clone_changing, clone_model, keep_fixed_weights, rebuild_layer
-from ..task import wanted_output
-from .base import Strategy, register
-from .reduce_dropout import lowered_rates
-from .change_loss import ChangeLoss
-from .normalize_inputs import NormalizeInputs
-from .reinitialize_weights import fresh_initializers
-from .rescale_targets import RescaleTargets
-from .swap_output_activation import SwapOutputActivation
+from autofix._tf import keras
+from autofix.inputs.task import wanted_output
+from autofix.model.anatomy import activation_name, nearest, output_activation, producer
+from autofix.model.surgery import (
+    RELU_LIKE,
+    clone_changing,
+    clone_model,
+    keep_fixed_weights,
+    rebuild_layer,
+)
+from autofix.strategies.base import Strategy, register
+from autofix.strategies.change_loss import ChangeLoss
+from autofix.strategies.normalize_inputs import NormalizeInputs
+from autofix.strategies.reduce_dropout import lowered_rates
+from autofix.strategies.reinitialize_weights import fresh_initializers
+from autofix.strategies.rescale_targets import RescaleTargets
+from autofix.strategies.swap_output_activation import SwapOutputActivation
 
 MAX_EPOCHS = 300
 #: layers an activation passes through unchanged in kind (a Dense -> BatchNorm -> ReLU

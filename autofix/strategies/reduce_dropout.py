@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..modelio import HEAVY_DROPOUT, dropout_rates, dropout_settings
-from ..surgery import clone_changing
-from .base import Strategy, register
+from autofix.model.anatomy import HEAVY_DROPOUT, dropout_rates, dropout_settings
+from autofix.model.surgery import clone_changing
+from autofix.strategies.base import Strategy, register
 
 #: what a heavy rate becomes (a usual dropout rate)
 LOWER_RATE = 0.2

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from ..modelio import activation_name
-from ..surgery import RELU_LIKE, applied_activations, clone_core, rebuild_layer
-from .base import Strategy, register
+from autofix.model.anatomy import activation_name
+from autofix.model.surgery import (
+    RELU_LIKE,
+    applied_activations,
+    clone_core,
+    rebuild_layer,
+)
+from autofix.strategies.base import Strategy, register
 
 
 def fresh_initializers(layer, activation: str | None = None) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tf import keras
-from .base import Strategy, register
+from autofix._tf import keras
+from autofix.strategies.base import Strategy, register
 
 
 @register

@@ -8,7 +8,7 @@ sharing its layers).
 
 from __future__ import annotations
 
-from .base import Strategy, register
+from autofix.strategies.base import Strategy, register
 
 
 @register

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from ..findings import codes
-from ..modelio import layer_width, width_head
-from ..modelio import output_activation, output_units
-from ..surgery import clone_changing
-from ..task import wanted_output
-from .base import Strategy, register
+from autofix.diagnosis.findings import codes
+from autofix.inputs.task import wanted_output
+from autofix.model.anatomy import (
+    layer_width,
+    output_activation,
+    output_units,
+    width_head,
+)
+from autofix.model.surgery import clone_changing
+from autofix.strategies.base import Strategy, register
 
 
 @register

@@ -15,13 +15,13 @@ import time
 
 import keras_tuner as kt
 
-from ..candidate import build
-from ..judge import judge
-from ..problem import split
-from ..training import encode_targets, fit, predict
-from ..tuning import DirectTuner, SeededRandomSearchOracle
-from .adjust_learning_rate import measured_learning_rate
-from .base import Strategy, register
+from autofix.inputs.problem import split
+from autofix.search.candidate import build
+from autofix.search.judge import judge
+from autofix.search.tuning import DirectTuner, SeededRandomSearchOracle
+from autofix.strategies.adjust_learning_rate import measured_learning_rate
+from autofix.strategies.base import Strategy, register
+from autofix.training.fit import encode_targets, fit, predict
 
 MAX_TRIALS = 5
 MAX_ROWS = 4096
@@ -125,7 +125,7 @@ class TuneTraining(Strategy):
         return any(f.code in self.answers for f in findings)
 
     def apply(self, draft, problem) -> None:
-        from . import registry
+        from autofix.strategies import registry
 
         key = ("tune_training", draft.recipe)
         if key not in problem.cache:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..surgery import unfreeze
-from .base import Strategy, register
+from autofix.model.surgery import unfreeze
+from autofix.strategies.base import Strategy, register
 
 
 @register

@@ -1,0 +1,2 @@
+"""``autofix bench``: the documented failure scenarios (``scenarios``), broken, repaired
+and tabulated (``runs``)."""

@@ -1,0 +1,7 @@
+"""Report: what autofix found and did, for people and for programs.
+
+``result`` (the :class:`~autofix.reporting.result.RepairResult` and the report's JSON),
+``terminal`` (the rich summary and verdict line), ``html`` (the self-contained HTML page),
+``script_edits`` (the repair as edits to the user's Keras code), ``progress`` (the live
+display while it runs).
+"""

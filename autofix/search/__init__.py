@@ -1,0 +1,9 @@
+"""Plan → retrain → judge: the search for the repair.
+
+``planner`` (the candidates the findings call for), ``candidate`` (a model and setup built
+from strategies), ``attempt`` (one candidate trained and judged), ``judge`` (predictions
+against the constant baseline), ``engine`` (the rounds, the budget, the stopping rule),
+``tuning`` (keras-tuner's oracle under a deadline), ``distributed`` (the same search over
+several processes), ``streaming`` (the chosen repair trained on a whole large dataset),
+``outputs`` (a model of several outputs, repaired output by output).
+"""
