@@ -23,8 +23,9 @@ from autofix.errors import InputError
 from autofix.inputs.preparation import as_model, prepare
 from autofix.interrupts import deferred_interrupts
 from autofix.options import check_budget
+from autofix.reporting.progress import default_progress
 from autofix.reporting.result import RepairResult, assemble
-from autofix.search import outputs, streaming
+from autofix.search import distributed, outputs, streaming
 from autofix.search.attempt import Attempt
 from autofix.search.engine import (
     MAX_BUDGET,
@@ -102,7 +103,6 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
     shared ``workdir`` (see :mod:`autofix.search.distributed`).
     """
     started = time.monotonic()
-    from autofix.search import distributed
 
     role = distributed.role()
     chief = role == "chief"
@@ -124,7 +124,6 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
                          epochs=epochs, batch_size=batch_size)
     clock = Budget(started, None if budget is None else float(budget), given=budget is not None)
     problem.deadline = clock.deadline
-    from autofix.reporting.progress import default_progress
 
     progress = default_progress(progress)
     notify = progress or (lambda *event: None)
@@ -197,8 +196,6 @@ def _search_then_stream(problem, diagnosis, usable, clock, notify, attempts, *, 
 def work(model, x, y, *, workdir, validation_data=None, seed=0, task="auto", strategies=None,
          epochs=50, batch_size=32, unsafe=False) -> int:
     """A distributed worker: train the candidates the chief serves; return how many."""
-    from autofix.search import distributed
-
     usable = usable_strategies(strategies)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                          epochs=epochs, batch_size=batch_size, unsafe=unsafe)

@@ -19,8 +19,9 @@ import warnings
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.diagnosis.findings import Finding
+from autofix.diagnosis.model_checks import dead_units
 from autofix.training.train_log import constant, flat, spread
 
 HINT = "run `autofix repair` on this model"
@@ -35,7 +36,7 @@ def head_rows(x, n: int):
     return np.asarray(x)[:n]
 
 
-class DegenerationMonitor(keras().callbacks.Callback):
+class DegenerationMonitor(keras.callbacks.Callback):
     """Watch a training run for the collapses autofix repairs.
 
     Args:
@@ -100,7 +101,7 @@ class DegenerationMonitor(keras().callbacks.Callback):
             return
         started = time.monotonic()
         self._checks += 1
-        outputs = keras().tree.flatten(self.model(self.x_sample, training=False))
+        outputs = keras.tree.flatten(self.model(self.x_sample, training=False))
         preds = [np.asarray(out, dtype="float64") for out in outputs]
         stuck = [p for p in preds if constant(p)]  # one stuck head is a degenerate model
         if not all(np.all(np.isfinite(p)) for p in preds):
@@ -127,7 +128,6 @@ class DegenerationMonitor(keras().callbacks.Callback):
                 {"epoch": epoch + 1, "relative_loss_change": moved}))
         if self._checks % 5 == 1 and isinstance(self.x_sample, np.ndarray) \
                 and len(self.model.outputs) == 1:  # (the probe reads one input, one output)
-            from autofix.diagnosis.model_checks import dead_units
 
             for finding in dead_units(self.model, self.x_sample):
                 if finding.severity == "error":

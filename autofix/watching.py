@@ -23,10 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from autofix import interrupts
-from autofix._tf import keras
+from autofix._backend import keras
+from autofix.api import diagnosis_result
+from autofix.api import repair as repair_model
+from autofix.callbacks import DegenerationMonitor, head_rows
 from autofix.errors import InputError, error_text
 from autofix.inputs import datasets
+from autofix.model.files import write_text_atomic
 from autofix.options import check_budget
+from autofix.reporting.result import diagnosis_report, report_json
+from autofix.reporting.terminal import verdict_line
 
 MONITOR_ROWS = 256
 
@@ -64,8 +70,6 @@ class WatchedFit:
                               if f["severity"] == "error") or "none"
             text = f"{head}: {self.report['diagnosis']} (errors: {codes})"
         else:
-            from autofix.reporting.terminal import verdict_line
-
             text = f"{head}: {verdict_line(self.report)}"
         text += "".join(f"; wrote {path}" for path in self.written)
         if self.stale:
@@ -133,7 +137,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
 
     # -- the patch -----------------------------------------------------------------------
     def __enter__(self) -> "watch":
-        model_class = keras().Model
+        model_class = keras.Model
         self._original = model_class.fit
         signature = inspect.signature(self._original)
         original, this = self._original, self
@@ -149,12 +153,10 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         return self
 
     def __exit__(self, *exc) -> None:
-        keras().Model.fit = self._original
+        keras.Model.fit = self._original
 
     # -- one fit -------------------------------------------------------------------------
     def _watched_fit(self, original, signature, model, args, kwargs):
-        from autofix.callbacks import DegenerationMonitor, head_rows
-
         bound = signature.bind(model, *args, **kwargs)
         bound.apply_defaults()
         given = bound.arguments
@@ -165,7 +167,7 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         arrays, record.skipped = _arrays(given.get("x"), given.get("y"))
         monitor = None
         if arrays is not None:
-            record.rows = len(keras().tree.flatten(arrays[1])[0])
+            record.rows = len(keras.tree.flatten(arrays[1])[0])
             monitor = DegenerationMonitor(head_rows(arrays[0], MONITOR_ROWS), verbose=False)
             given["callbacks"] = [*(given.get("callbacks") or []), monitor]
         try:
@@ -185,10 +187,6 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
         return history
 
     def _check(self, record: WatchedFit, model, arrays, validation) -> None:
-        from autofix.api import diagnosis_result
-        from autofix.api import repair as repair_model
-        from autofix.reporting.result import diagnosis_report
-
         x, y = arrays
         if not (isinstance(validation, (tuple, list)) and len(validation) >= 2):
             validation = None  # a validation_split or a dataset: autofix holds out its own rows
@@ -217,9 +215,6 @@ class watch:  # noqa: N801 - used as ``with autofix.watch():``, like a function
             self._busy = False
 
     def _write(self, record: WatchedFit) -> None:
-        from autofix.model.files import write_text_atomic
-        from autofix.reporting.result import report_json
-
         if self.output_dir is None:
             return
         stem = self.output_dir / f"{self.prefix}.fit{record.number}"

@@ -104,9 +104,9 @@ def diagnosis_time(rows: int = 10_000, features: int = 20, repeats: int = 3) -> 
     import numpy as np
 
     import autofix
-    from autofix._tf import keras
+    from autofix._backend import keras
 
-    k = keras()
+    k = keras
     rng = np.random.default_rng(0)
     x = rng.normal(size=(rows, features)).astype("float32")
     x[:, 1] *= 1000
@@ -242,7 +242,7 @@ def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = T
     (:mod:`autofix.training.stacked`), where the model and optimizer allow it."""
     import numpy as np
 
-    from autofix._tf import keras
+    from autofix._backend import keras
     from autofix.bench.runs import split_problem
     from autofix.bench.scenarios import make_case
     from autofix.diagnosis import original_targets
@@ -250,7 +250,7 @@ def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = T
     from autofix.training.fit import fit, switched
     from autofix.training.stacked import StackedProgram, fit_stacked, stackable
 
-    k = keras()
+    k = keras
     out = []
     with switched(compiled=compiled):
         for name in names:
@@ -350,10 +350,10 @@ def monitor_overhead(repeats: int = 7, rows: int = 1000, epochs: int = 50) -> di
     """A plain fit with and without the DegenerationMonitor callback (median of runs)."""
     import numpy as np
 
-    from autofix._tf import keras
+    from autofix._backend import keras
     from autofix.callbacks import DegenerationMonitor
 
-    k = keras()
+    k = keras
     rng = np.random.default_rng(0)
     x = rng.normal(size=(rows, 10)).astype("float32")
     y = (x[:, 0] - x[:, 1]).astype("float32")

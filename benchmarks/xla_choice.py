@@ -98,10 +98,10 @@ def _time(k, tf, make, shape, xla: bool) -> tuple[float, float]:
 
 
 def measure() -> list[dict]:
-    from autofix._tf import keras, tf
+    from autofix._backend import keras, tf
     from autofix.training.compiled import wants_xla
 
-    k, t = keras(), tf()
+    k, t = keras, tf
     out = []
     for name, shape, make in _models(k):
         plain_first, plain_run = _time(k, t, make, shape, xla=False)

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.training import compiled as compiled_training
 from autofix.training.fit import SETTINGS, fit
 from autofix.training.lr_finder import range_test
 from autofix.training.training_setup import TrainingSetup
 
-k = keras()
+k = keras
 
 
 def _data(rows=400, scale=1.0, seed=0):

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autofix._tf import keras, set_seed
+from autofix._backend import keras, set_seed
 from autofix.training import compiled as compiled_training
 from autofix.training.stacked import StackedProgram, fit_stacked, stackable
 from autofix.training.training_setup import TrainingSetup
 
-k = keras()
+k = keras
 
 
 def _data(rows=300, seed=0):

@@ -15,7 +15,14 @@ import statistics
 import time
 from pathlib import Path
 
+from autofix._backend import keras
+from autofix.api import prepare, repair
 from autofix.bench.scenarios import check_names, make_case
+from autofix.search.attempt import run_attempt
+from autofix.search.candidate import Candidate
+from autofix.search.judge import judge
+from autofix.strategies import registry
+from autofix.training.fit import predict
 
 #: autofix counts as below the textbook rebuild when its metric is lower by more than this
 REBUILD_MARGIN = 0.02
@@ -40,8 +47,6 @@ def recovery(metric, constant, reference) -> float | None:
 def split_problem(case, seed: int = 0):
     """The problem ``autofix.repair`` builds for ``case``: the same training and
     validation rows, the same task."""
-    from autofix.api import prepare
-
     problem, _ = prepare(case.model, case.x, case.y, epochs=case.epochs,
                          batch_size=case.batch_size, seed=seed)
     return problem
@@ -53,13 +58,9 @@ def reference_run(case, problem, seed: int = 0) -> dict | None:
     validation rows; None for a scenario without a reference (the controls)."""
     if case.reference is None:
         return None
-    from autofix._tf import keras
-    from autofix.search.judge import judge
-    from autofix.training.fit import predict
 
-    k = keras()
-    k.utils.set_random_seed(seed)
-    built = case.reference(k, problem.x, problem.y)
+    keras.utils.set_random_seed(seed)
+    built = case.reference(keras, problem.x, problem.y)
     model, fit_kwargs = built if isinstance(built, tuple) else (built, {})
     kwargs = {"epochs": case.epochs, "batch_size": case.batch_size,
               **{key: v for key, v in (fit_kwargs or {}).items() if v is not None}}
@@ -74,10 +75,6 @@ def reference_run(case, problem, seed: int = 0) -> dict | None:
 
 def rebuild_run(problem) -> dict:
     """The textbook rebuild (the ``rebuild`` strategy alone, no diagnosis) on the problem."""
-    from autofix.search.attempt import run_attempt
-    from autofix.search.candidate import Candidate
-    from autofix.strategies import registry
-
     attempt = run_attempt(Candidate.of(["rebuild"]), problem, registry())
     return {"metric": attempt.metric, "outcome": attempt.outcome,
             "epochs": attempt.log.epochs_run if attempt.log else 0,
@@ -91,8 +88,6 @@ def run_scenario(name: str, *, seed: int = 0, rows: int = 1000, budget: float | 
     ``reference``: also train the scenario's reference model and compute the recovery;
     ``rebuild``: also run the textbook rebuild on a repairable scenario (its metric,
     recovery and seconds). Both run after the repair, which is timed alone."""
-    from autofix.api import repair
-
     case = case or make_case(name, seed=seed, rows=rows)
     started = time.monotonic()
     result = repair(case.model, case.x, case.y, seed=seed, epochs=case.epochs,

@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
+from autofix.errors import InputError
 
 
 @dataclass
@@ -541,8 +542,6 @@ def noise_labels(k, rng, n):
 def check_names(names) -> list[str]:
     """``names`` (all scenarios when empty) when each is a scenario; else one
     :class:`~autofix.errors.InputError` line naming the unknown ones and the known."""
-    from autofix.errors import InputError
-
     names = list(names or SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
@@ -558,10 +557,9 @@ def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True,
     also time a plain fit of the user's whole training when the saved weights saw less of
     it (the benchmark's yardstick; tests skip it)."""
     spec = SCENARIOS[name]
-    k = keras()
-    k.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    model, x, y, own_epochs, batch_size, *trained = spec.make(k, rng, rows)
+    model, x, y, own_epochs, batch_size, *trained = spec.make(keras, rng, rows)
     epochs = epochs or own_epochs
     seconds = 0.0
     if train:
@@ -569,7 +567,7 @@ def make_case(name: str, *, seed: int = 0, rows: int = 1000, train: bool = True,
         if trained and trained[0] == 0:  # the user's fit raised at its first step
             seconds = 0.0  # (no training to time)
         elif trained and trained[0] != epochs and timed:  # time the training its user describes
-            twin = k.models.clone_model(model)
+            twin = keras.models.clone_model(model)
             twin.compile(optimizer=model.optimizer.__class__.from_config(model.optimizer.get_config()),
                          loss=model.loss)
             seconds = _train(twin, x, y, epochs, batch_size)

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autofix._tf import set_seed
+from autofix._backend import set_seed
 from autofix.diagnosis import data_checks, model_checks, training_checks
 from autofix.diagnosis.findings import DATA_PROBLEMS, Finding, codes
 from autofix.inputs.problem import Problem
+from autofix.model.anatomy import output_units
 from autofix.model.surgery import clone_keeping_frozen
 from autofix.search.judge import Judgement, judge, predicted_labels
 from autofix.training.fit import TrainLog, encode_targets, fit, predict
@@ -137,8 +138,6 @@ class Rerun:
 
 def original_targets(problem: Problem, y: np.ndarray) -> np.ndarray:
     """``y`` as the user's own training fed it to the model (only its shape adapted)."""
-    from autofix.model.anatomy import output_units
-
     return encode_targets(problem.task, problem.setup, y, output_units(problem.model))
 
 

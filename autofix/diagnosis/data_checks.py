@@ -9,6 +9,7 @@ import numpy as np
 from autofix.diagnosis.findings import Finding
 from autofix.inputs.task import Task, class_ids
 from autofix.model.anatomy import ID_LAYERS, SCALING_LAYERS
+from autofix.search.judge import judge
 
 SAMPLE_ROWS = 4000
 LEAK_MAX_FEATURES = 256
@@ -348,7 +349,6 @@ def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0, *,
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
     from threadpoolctl import threadpool_limits
 
-    from autofix.search.judge import judge
 
     if task.kind == "multilabel":
         return {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autofix._tf import keras, set_seed, tf
+from autofix._backend import keras, set_seed, tf
+from autofix.diagnosis import data_checks
 from autofix.diagnosis.findings import Finding
 from autofix.inputs.task import (
     MAX_CLASS_WIDTH,
@@ -14,12 +15,18 @@ from autofix.inputs.task import (
     wanted_output,
 )
 from autofix.model.anatomy import (
+    HEAVY_DROPOUT,
     activation_name,
+    dropout_rates,
     kernel_layers,
     output_activation,
+    output_parameter_layer,
     output_units,
+    parameter_layers,
 )
-from autofix.model.surgery import RELU_LIKE
+from autofix.model.surgery import RELU_LIKE, bottlenecks
+from autofix.search.judge import judge
+from autofix.training.fit import predict
 from autofix.training.training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES
 
 CONSTANT_INITIALIZERS = {"zeros", "ones", "constant"}
@@ -309,10 +316,9 @@ def dead_units(model, x: np.ndarray) -> list[Finding]:
     output layer that is dead (ReLU at 0) or saturated (sigmoid/tanh/softmax at a limit)."""
     layers = _relu_layers(model)
     head, head_act = output_activation(model)
-    k = keras()
     rows = x[:512]
     try:
-        probe = k.Model(model.inputs, [layer.output for layer in layers] + [head.output])
+        probe = keras.Model(model.inputs, [layer.output for layer in layers] + [head.output])
         outs = probe(rows, training=False)
     except Exception:  # noqa: BLE001 - nested or unusual graphs: no evidence, no finding
         return []
@@ -350,14 +356,13 @@ def vanishing_gradients(model, setup, x: np.ndarray, y_encoded: np.ndarray, seed
     layers = kernel_layers(model)
     if len(layers) < 3:
         return []
-    k, t = keras(), tf()
     set_seed(seed)
     try:
-        fresh = k.models.clone_model(model)
-        xb = t.constant(x[:256])
-        yb = t.constant(y_encoded[:256])
+        fresh = keras.models.clone_model(model)
+        xb = tf.constant(x[:256])
+        yb = tf.constant(y_encoded[:256])
         loss_fn = setup.make_loss()
-        with t.GradientTape() as tape:
+        with tf.GradientTape() as tape:
             loss = loss_fn(yb, fresh(xb, training=True))
         kernels = [layer.kernel for layer in kernel_layers(fresh)]
         grads = tape.gradient(loss, kernels)
@@ -390,9 +395,6 @@ def _underfits(problem) -> tuple[bool, dict]:
     key = ("model_checks", "underfits")
     if key in problem.cache:
         return problem.cache[key]
-    from autofix.diagnosis import data_checks
-    from autofix.search.judge import judge
-    from autofix.training.fit import predict
 
     given = judge(problem.task, problem.y, problem.y_val, predict(problem.model, problem.x_val))
     evidence = {"metric": given.metric, "constant": given.constant}
@@ -421,8 +423,6 @@ def frozen_layers(model, problem) -> list[Finding]:
     layer can train and the model does not learn; a warning when some hidden layers are
     frozen and the model does not learn, or when nothing at all can train. A frozen
     feature extractor under a head that learns (fine-tuning) is left alone."""
-    from autofix.model.anatomy import output_parameter_layer, parameter_layers
-
     try:
         rows = parameter_layers(model)
         head = output_parameter_layer(model)
@@ -471,8 +471,6 @@ def heavy_dropout(model, problem) -> list[Finding]:
     """Dropout layers (and recurrent layers' ``dropout``/``recurrent_dropout``) that drop at
     least half of what passes, while the model does not learn. A model that learns under
     heavy dropout is left alone."""
-    from autofix.model.anatomy import HEAVY_DROPOUT, dropout_rates
-
     heavy = {name: rate for name, rate in dropout_rates(model).items() if rate >= HEAVY_DROPOUT}
     if not heavy:
         return []
@@ -494,8 +492,6 @@ def narrow_bottleneck(model, problem) -> list[Finding]:
     """A hidden layer that every path to the output passes through and that is narrower
     than the output (a Dense(2) in front of 10 classes), or at most two wide on an input
     with many values, while the model does not learn."""
-    from autofix.model.surgery import bottlenecks
-
     try:
         sites = bottlenecks(model)
     except Exception:  # noqa: BLE001 - an unusual graph: no evidence, no finding

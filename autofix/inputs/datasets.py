@@ -12,13 +12,14 @@ chosen repair on all its rows (:mod:`autofix.search.streaming`).
 from __future__ import annotations
 
 import inspect
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from autofix._backend import keras, tf
 from autofix.errors import InputError, error_text
+from autofix.inputs.tables import class_ids
 
 #: rows read from a dataset or generator, at most
 MAX_ROWS = 100_000
@@ -28,11 +29,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 def kind_of(data) -> str | None:
     """``"a tf.data.Dataset"``, ``"a keras.utils.PyDataset"``, ``"a generator"``, or None
     for anything else (arrays, lists)."""
-    tf = sys.modules.get("tensorflow")
-    if tf is not None and isinstance(data, tf.data.Dataset):
+    if isinstance(data, tf.data.Dataset):
         return "a tf.data.Dataset"
-    keras = sys.modules.get("keras")
-    if keras is not None and isinstance(data, keras.utils.PyDataset):
+    if isinstance(data, keras.utils.PyDataset):
         return "a keras.utils.PyDataset"
     if inspect.isgenerator(data) or hasattr(data, "__next__"):
         return "a generator"
@@ -176,8 +175,6 @@ def arrays(x, y, *, name: str = "x") -> Sample:
 def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_ROWS):
     """(x, y, notes): the images in ``path``/CLASS/*.png (...), resized to the model's
     ``input_shape`` (height, width, channels), labelled by folder in sorted order."""
-    from autofix._tf import keras
-
     path = Path(path)
     shape = tuple(input_shape)
     if len(shape) != 3 or shape[-1] not in (1, 3, 4):
@@ -206,7 +203,7 @@ def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_RO
                              path=str(path)) from None
     mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[shape[-1]]
     try:
-        dataset = keras().utils.image_dataset_from_directory(
+        dataset = keras.utils.image_dataset_from_directory(
             path, labels="inferred", label_mode="int", class_names=classes, color_mode=mode,
             image_size=size, batch_size=64, shuffle=False, verbose=False)
         x, y, note = stream_arrays(dataset, max_rows=max_rows, name=str(path))
@@ -215,7 +212,6 @@ def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_RO
     except Exception as err:  # noqa: BLE001 - an unreadable image: TensorFlow's own error
         raise InputError(f"could not read the images ({error_text(err, 160)})",
                          path=str(path)) from None
-    from autofix.inputs.tables import class_ids
 
     notes = [f"read {len(x)} images of {len(classes)} classes ({class_ids(classes)}) as "
              f"{mode} at {size[0]}x{size[1]} (the model's input)"]

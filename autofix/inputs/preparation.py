@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.diagnosis.data_checks import finite_rows, nonfinite_data
 from autofix.diagnosis.findings import Finding
 from autofix.errors import InputError
@@ -35,8 +35,7 @@ from autofix.training.training_setup import (
 
 
 def as_model(model, unsafe: bool = False, custom_objects: dict | None = None):
-    k = keras()
-    if isinstance(model, k.Model):
+    if isinstance(model, keras.Model):
         return check_model(model)
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         notes: list[str] = []

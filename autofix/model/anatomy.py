@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.errors import InputError
 
 #: the config keys that hold a dropout rate (Dropout and its kin: ``rate``; recurrent layers:
@@ -58,7 +58,7 @@ def normalizes_its_input(model) -> bool:
 def is_graph_model(layer) -> bool:
     """A Sequential or Functional model (a graph of layers autofix can read), not a
     subclassed one (whose ``call`` is code)."""
-    return isinstance(layer, keras().Model) and bool(getattr(layer, "inputs", None))
+    return isinstance(layer, keras.Model) and bool(getattr(layer, "inputs", None))
 
 
 def output_units(model) -> int:
@@ -107,7 +107,7 @@ def kernel_layers(model):
     """Layers with a kernel (Dense, Conv...), in order, including those of nested models."""
     found = []
     for layer in model.layers:
-        if isinstance(layer, keras().Model):
+        if isinstance(layer, keras.Model):
             found.extend(kernel_layers(layer))
         elif getattr(layer, "kernel", None) is not None:
             found.append(layer)
@@ -130,7 +130,7 @@ def layer_width(layer) -> tuple[str, int] | None:
     """(config key, value) of the setting that makes a layer's output width: Dense and
     recurrent ``units``, convolution ``filters``, Embedding ``output_dim``; None for layers
     whose width follows their input (Activation, Dropout, BatchNormalization, pooling...)."""
-    if isinstance(layer, keras().Model):
+    if isinstance(layer, keras.Model):
         return None
     try:
         config = layer.get_config()
@@ -258,7 +258,7 @@ def single_parent_chain(layer, members: dict | None = None):
 def width_head(model):
     """The layer whose width makes the model's output: the output layer, or the nearest
     layer with a width before it (the Dense under a Softmax, Dropout or Reshape)."""
-    model_class = keras().Model
+    model_class = keras.Model
     for layer in [output_layer(model), *single_parent_chain(output_layer(model))]:
         if isinstance(layer, model_class):
             return None  # the output comes out of a nested model: no single layer to name
@@ -338,7 +338,7 @@ def parameter_layers(model, _parent_trainable: bool = True) -> list[tuple[object
     found = []
     trains = _parent_trainable and bool(model.trainable)
     for layer in model.layers:
-        if isinstance(layer, keras().Model):
+        if isinstance(layer, keras.Model):
             found.extend(parameter_layers(layer, trains))
             continue
         count = _learnable(layer)
@@ -353,7 +353,7 @@ def output_parameter_layer(model):
     layer = output_layer(model)
     chain = [layer, *single_parent_chain(layer)]
     for candidate in chain:
-        if isinstance(candidate, keras().Model):  # a subclassed model's insides are its own
+        if isinstance(candidate, keras.Model):  # a subclassed model's insides are its own
             return output_parameter_layer(candidate) if is_graph_model(candidate) else None
         if _learnable(candidate):
             return candidate

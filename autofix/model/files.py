@@ -10,9 +10,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.errors import InputError, brief, error_text, existing_file
+from autofix.inputs.data import DATA_KINDS, KIND_WORDS, file_kind
+from autofix.model.packing import layout_of
 from autofix.model.surgery import compiled_like
+from autofix.training.training_setup import LOSS_ALIASES, canonical_loss
 
 
 def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = None,
@@ -32,23 +35,22 @@ def load_model(path: str | Path, *, unsafe: bool = False, notes: list | None = N
     path = str(path)
     suffix = p.suffix.lower()
     _check_model_file(path, suffix)
-    k = keras()
     try:
-        model = k.models.load_model(path, safe_mode=not unsafe, compile=True,
+        model = keras.models.load_model(path, safe_mode=not unsafe, compile=True,
                                     custom_objects=custom_objects)
     except Exception as err:  # noqa: BLE001 - Keras raises many types for bad files
         if suffix == ".keras":
             raise _load_error(err, path) from None
         try:  # a legacy .h5 whose model loads but whose compile settings do not
-            model = k.models.load_model(path, safe_mode=not unsafe, compile=False,
+            model = keras.models.load_model(path, safe_mode=not unsafe, compile=False,
                                         custom_objects=custom_objects)
         except Exception as again:  # noqa: BLE001
             raise _load_error(again, path) from None
-        if isinstance(model, k.Model):
+        if isinstance(model, keras.Model):
             note = _recompile_from_training_config(model, path, err)
             if notes is not None:
                 notes.append(note)
-    if not isinstance(model, k.Model):
+    if not isinstance(model, keras.Model):
         raise InputError("does not hold a Keras model", path=path)
     return check_model(model, source=path)
 
@@ -58,8 +60,6 @@ SAVE_HINT = 'MODEL is a file written by model.save("model.keras") (or a legacy .
 
 def _check_model_file(path: str, suffix: str) -> None:
     """Refuse, by its content, a file that cannot be a model: data, a weights file..."""
-    from autofix.inputs.data import DATA_KINDS, KIND_WORDS, file_kind
-
     kind = file_kind(path)
     if kind in DATA_KINDS:
         raise InputError(f"is {KIND_WORDS[kind]}, not a Keras model; {SAVE_HINT}", path=path)
@@ -169,7 +169,6 @@ def _recompile_from_training_config(model, path: str, err: BaseException) -> str
         why = brief(failure, 120)
         return (f"{head}; loaded it uncompiled (its training_config could not be used: {why}); "
                 "autofix takes Adam and the task's usual loss as the original setup")
-    from autofix.training.training_setup import canonical_loss
 
     rate = optimizer.get_config().get("learning_rate")
     rate = f"{float(rate):.4g}" if isinstance(rate, (int, float)) else "a schedule"
@@ -192,12 +191,11 @@ def _accepted(cls, config: dict, drop=()) -> dict:
 
 
 def _optimizer_from_config(spec):
-    k = keras()
     if isinstance(spec, str):
         spec = {"class_name": spec, "config": {}}
     if not isinstance(spec, dict) or not spec.get("class_name"):
         raise ValueError("no optimizer in it")
-    cls = _builtin(k.optimizers, spec["class_name"], k.optimizers.Optimizer)
+    cls = _builtin(keras.optimizers, spec["class_name"], keras.optimizers.Optimizer)
     if cls is None:
         raise ValueError(f"optimizer {spec['class_name']!r} is not one of Keras' own")
     config = dict(spec.get("config") or {})
@@ -205,8 +203,8 @@ def _optimizer_from_config(spec):
         config["learning_rate"] = config.pop("lr")
     rate = config.get("learning_rate")
     if isinstance(rate, dict):  # a schedule: only Keras' own, else its initial rate
-        schedule = _builtin(k.optimizers.schedules, rate.get("class_name", ""),
-                            k.optimizers.schedules.LearningRateSchedule)
+        schedule = _builtin(keras.optimizers.schedules, rate.get("class_name", ""),
+                            keras.optimizers.schedules.LearningRateSchedule)
         inner = rate.get("config") or {}
         if schedule is not None:
             config["learning_rate"] = schedule(**_accepted(schedule, inner))
@@ -223,7 +221,6 @@ _LEGACY_LOSSES = {"kullback_leibler_divergence": "kl_divergence", "logcosh": "lo
 
 
 def _loss_from_config(spec):
-    k = keras()
     if isinstance(spec, list) and len(spec) == 1:  # one output
         spec = spec[0]
     if isinstance(spec, dict) and len(spec) == 1 and "class_name" not in spec:
@@ -231,20 +228,18 @@ def _loss_from_config(spec):
     if isinstance(spec, dict) and spec.get("class_name") == "function":  # Keras 2.13+
         spec = spec.get("config")
     if isinstance(spec, str):
-        from autofix.training.training_setup import LOSS_ALIASES
-
         key = spec.lower()
         key = _LEGACY_LOSSES.get(key, key)
         for name in (spec, LOSS_ALIASES.get(key), LOSS_ALIASES.get(key.replace("_", "")), key):
             if name:
                 try:
-                    k.losses.get(name)
+                    keras.losses.get(name)
                     return name
                 except (ValueError, TypeError):
                     continue
         raise ValueError(f"loss {spec!r} is not one of Keras' own")
     if isinstance(spec, dict) and spec.get("class_name"):
-        cls = _builtin(k.losses, spec["class_name"], k.losses.Loss)
+        cls = _builtin(keras.losses, spec["class_name"], keras.losses.Loss)
         if cls is None:
             raise ValueError(f"loss {spec['class_name']!r} is not one of Keras' own")
         return cls(**_accepted(cls, dict(spec.get("config") or {}), drop=("reduction", "name", "dtype")))
@@ -264,8 +259,6 @@ def check_model(model, *, source: str | None = None):
     if not getattr(model, "inputs", None):
         model = functional_view(model, source=source)
     if len(model.inputs) > 1:
-        from autofix.model.packing import layout_of
-
         layout_of(model, source=source)  # one line for an input that cannot be packed
     return model
 
@@ -277,14 +270,13 @@ def functional_view(model, *, source: str | None = None):
     from its ``get_config``, so the repair can re-initialize and retrain it, put layers
     before it (normalization) and after it (target scaling), and change its training; what
     lies inside its ``call`` cannot be edited layer by layer."""
-    k = keras()
     shape = (model.get_build_config() or {}).get("input_shape")
     if not shape or not isinstance(shape, (list, tuple)) or isinstance(shape[0], (list, tuple, dict)):
         raise InputError(f"the subclassed model {type(model).__name__} was built on several "
                          "inputs; autofix repairs single-input models", path=source)
-    inputs = k.Input(shape=tuple(shape[1:]), name="inputs")
+    inputs = keras.Input(shape=tuple(shape[1:]), name="inputs")
     try:
-        view = k.Model(inputs, model(inputs), name=model.name)
+        view = keras.Model(inputs, model(inputs), name=model.name)
     except Exception as err:  # noqa: BLE001 - the user's call() decides what can be traced
         raise InputError(f"the subclassed model {type(model).__name__} cannot be called on a "
                          f"symbolic input ({error_text(err)})", path=source) from None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.errors import InputError
 from autofix.inputs import named_arrays
 from autofix.model.anatomy import ID_LAYERS, SCALING_LAYERS, first_readers
@@ -218,16 +218,15 @@ def packed_model(model, layout: InputLayout):
     """``model`` reading the packed array: each input's columns are cut out of it and
     reshaped (``Reshape`` -> ``Cropping1D`` -> ``Reshape``), then the model's own layers run
     on them as before (the same layer objects: the weights are shared, not copied)."""
-    k = keras()
     width = layout.width
-    packed = k.Input(shape=(width,), name=PACKED_INPUT)
+    packed = keras.Input(shape=(width,), name=PACKED_INPUT)
     cut = []
     for i, slot in enumerate(layout.slots):
-        h = k.layers.Reshape((width, 1), name=f"{CUT_PREFIX}{i}_columns")(packed)
-        h = k.layers.Cropping1D((slot.start, width - slot.stop), name=f"{CUT_PREFIX}{i}_crop")(h)
-        cut.append(k.layers.Reshape(slot.shape or (1,), name=f"{CUT_PREFIX}{i}")(h))
+        h = keras.layers.Reshape((width, 1), name=f"{CUT_PREFIX}{i}_columns")(packed)
+        h = keras.layers.Cropping1D((slot.start, width - slot.stop), name=f"{CUT_PREFIX}{i}_crop")(h)
+        cut.append(keras.layers.Reshape(slot.shape or (1,), name=f"{CUT_PREFIX}{i}")(h))
     outputs = model.call(_structured(layout, cut))
-    return compiled_like(k.Model(packed, outputs, name=model.name), model)
+    return compiled_like(keras.Model(packed, outputs, name=model.name), model)
 
 
 def _parts(fixed) -> tuple[list, object, list]:
@@ -239,7 +238,7 @@ def _parts(fixed) -> tuple[list, object, list]:
     for layer in fixed.layers:
         if type(layer).__name__ == "InputLayer":
             continue
-        if core is None and isinstance(layer, keras().Model) and any(
+        if core is None and isinstance(layer, keras.Model) and any(
                 inner.name == f"{CUT_PREFIX}0" for inner in layer.layers):
             core = layer
         elif core is None:
@@ -251,11 +250,10 @@ def _parts(fixed) -> tuple[list, object, list]:
 
 def _split_normalization(layer, slot: Slot):
     """One input's share of a ``Normalization`` over the packed columns."""
-    k = keras()
     mean = np.asarray(layer.mean).reshape(-1)[slot.start:slot.stop]
     variance = np.asarray(layer.variance).reshape(-1)[slot.start:slot.stop]
     axes = tuple(range(-len(slot.shape), 0)) if len(slot.shape) > 1 else -1
-    return k.layers.Normalization(axis=axes, mean=mean.reshape(slot.shape),
+    return keras.layers.Normalization(axis=axes, mean=mean.reshape(slot.shape),
                                   variance=variance.reshape(slot.shape),
                                   name=f"{layer.name}_{slot.name}")
 
@@ -263,25 +261,24 @@ def _split_normalization(layer, slot: Slot):
 def unpacked_model(fixed, layout: InputLayout, *, name: str | None = None):
     """The repaired packed model as a model of the user's inputs (same names, shapes, dtypes
     and structure), built from its own layers and weights."""
-    k = keras()
     before, core, after = _parts(fixed)
-    inputs = [k.Input(shape=slot.shape, dtype=slot.dtype, name=slot.name) for slot in layout.slots]
+    inputs = [keras.Input(shape=slot.shape, dtype=slot.dtype, name=slot.name) for slot in layout.slots]
     if core is None or any(type(layer).__name__ != "Normalization" for layer in before):
         # not a chain autofix assembled: feed the packed model the packed inputs as they are
-        flat = [k.layers.Rescaling(1.0, name=f"{CUT_PREFIX}{i}_as_float")(t)
+        flat = [keras.layers.Rescaling(1.0, name=f"{CUT_PREFIX}{i}_as_float")(t)
                 for i, t in enumerate(inputs)]
-        flat = [k.layers.Reshape((s.stop - s.start,))(t) for s, t in zip(layout.slots, flat)]
-        outputs = fixed(k.layers.Concatenate(name=PACKED_INPUT)(flat))
-        unpacked = k.Model(_structured(layout, inputs), outputs, name=name or fixed.name)
+        flat = [keras.layers.Reshape((s.stop - s.start,))(t) for s, t in zip(layout.slots, flat)]
+        outputs = fixed(keras.layers.Concatenate(name=PACKED_INPUT)(flat))
+        unpacked = keras.Model(_structured(layout, inputs), outputs, name=name or fixed.name)
         return compiled_like(unpacked, fixed, build=True)
     tensors = list(inputs)
     for layer in before:  # the candidate's standardization, one Normalization per input
         tensors = [t if slot.raw else _split_normalization(layer, slot)(t)
                    for slot, t in zip(layout.slots, tensors)]
     cut = [core.get_layer(f"{CUT_PREFIX}{i}").output for i in range(len(layout.slots))]
-    inner = k.Model(cut, core.outputs)  # the model's own layers, from the cut inputs on
+    inner = keras.Model(cut, core.outputs)  # the model's own layers, from the cut inputs on
     h = inner.call(tensors)
     for layer in after:
         h = layer(h)
-    unpacked = k.Model(_structured(layout, inputs), h, name=name or core.name)
+    unpacked = keras.Model(_structured(layout, inputs), h, name=name or core.name)
     return compiled_like(unpacked, fixed, build=True)

@@ -9,7 +9,7 @@ are unless a change names them and their config has the setting.
 
 from __future__ import annotations
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.model.anatomy import (
     ACTIVATION_LAYERS,
     activation_name,
@@ -64,7 +64,7 @@ def clone_model(model, **kwargs):
     compiled = getattr(model, "compiled", False)
     model.compiled = False
     try:
-        return keras().models.clone_model(model, **kwargs)
+        return keras.models.clone_model(model, **kwargs)
     finally:
         model.compiled = compiled
 
@@ -93,7 +93,7 @@ def clone_changing(draft, wanted: dict) -> None:
         if "activation" in changes and "activation" not in layer.get_config() \
                 and type(layer).__name__ in ACTIVATION_LAYERS:
             # an activation layer (Softmax, ReLU...): replace it by the wanted activation
-            return keras().layers.Activation(changes["activation"], name=layer.name)
+            return keras.layers.Activation(changes["activation"], name=layer.name)
         changes = applicable(layer, changes)
         return rebuild_layer(layer, **changes) if changes else fresh_layer(layer)
 
@@ -114,7 +114,7 @@ def keep_fixed_weights(source, target, skip=(), *, refreeze: bool = True, frozen
     unless ``refreeze`` is False, and the adapted state of preprocessing layers (a
     Normalization's mean and variance). Top-level layers named in ``skip`` keep their fresh
     weights; ``frozen_too=False`` copies the adapted state only. Returns the names copied."""
-    model_class = keras().Model
+    model_class = keras.Model
     by_name = {layer.name: layer for layer in target.layers}
     copied = []
     for layer in source.layers:
@@ -165,7 +165,7 @@ def _kernel_before(layer):
     """The nearest layer before ``layer`` that has a kernel initializer (through
     BatchNormalization, Dropout... but not through a branch point)."""
     for up in single_parent_chain(layer):
-        if isinstance(up, keras().Model):
+        if isinstance(up, keras.Model):
             return None
         try:
             if "kernel_initializer" in up.get_config():
@@ -186,7 +186,7 @@ def saturating_sites(model) -> list[tuple[object, object]]:
     are how they work."""
     sites = []
     for layer in hidden_layers_with(model, SATURATING):
-        if isinstance(layer, keras().Model) or is_recurrent(layer):
+        if isinstance(layer, keras.Model) or is_recurrent(layer):
             continue
         config = layer.get_config()
         kernel = layer if "kernel_initializer" in config else _kernel_before(layer)
@@ -211,7 +211,7 @@ def applied_activations(model) -> dict[str, str | None]:
         current = layer
         while act in (None, "linear") and len(children[id(current)]) == 1:
             current = children[id(current)][0]
-            if layer_width(current) is not None or isinstance(current, keras().Model):
+            if layer_width(current) is not None or isinstance(current, keras.Model):
                 break
             act = activation_name(current) or act
         found[layer.name] = act if act not in (None, "linear") else own
@@ -252,7 +252,7 @@ def _width_owner(layer, members):
     before it through layers that only pass features on (Activation, Dropout, pooling,
     Flatten...); None behind a wrapper (Bidirectional, a nested model) or a branch point."""
     for candidate in [layer, *single_parent_chain(layer, members)]:
-        if isinstance(candidate, keras().Model):
+        if isinstance(candidate, keras.Model):
             return None
         if layer_width(candidate) is not None:
             return candidate

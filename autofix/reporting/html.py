@@ -15,8 +15,10 @@ from html import escape
 import numpy as np
 
 from autofix.errors import brief
+from autofix.inputs.task import Task, class_ids, infer_task
 from autofix.reporting.script_edits import as_text
 from autofix.reporting.terminal import finite, number, verdict_line
+from autofix.search.judge import predicted_labels
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -249,8 +251,6 @@ class ClassCounts:
 def _class_task(kind: str, y_val: np.ndarray, predictions: list):
     """The :class:`~autofix.inputs.task.Task` behind ``y_val`` for ``kind``, with the class ids
     completed from the predictions' width (``y_val`` alone may miss a class)."""
-    from autofix.inputs.task import Task, infer_task
-
     task = infer_task(y_val, kind)
     if task.label_format != "ids":
         return task
@@ -275,9 +275,6 @@ def class_counts(kind: str, y_val, predictions: dict) -> ClassCounts:
     """Per-class counts of the labels and of each series of predictions (``{name: array or
     None}``), the predicted class taken as the library judges it
     (:func:`autofix.search.judge.predicted_labels`, labels by :func:`autofix.inputs.task.class_ids`)."""
-    from autofix.inputs.task import class_ids
-    from autofix.search.judge import predicted_labels
-
     y = np.asarray(y_val)
     n = len(y)
     preds = {}

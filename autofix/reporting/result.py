@@ -11,7 +11,9 @@ from pathlib import Path
 from autofix._version import __version__
 from autofix.diagnosis.findings import SHORT_OF_REFERENCE, Finding, _plain
 from autofix.model import packing
+from autofix.model.files import save_model_atomic
 from autofix.reporting.script_edits import edits_for
+from autofix.reporting.terminal import html_summary
 from autofix.search.engine import Target, best_attempt
 from autofix.training.fit import predict
 
@@ -81,8 +83,6 @@ class RepairResult:
 
     def save(self, path) -> Path:
         """Write the model (fixed, or the original when nothing was repaired) atomically."""
-        from autofix.model.files import save_model_atomic
-
         path = Path(path)
         save_model_atomic(self.model, path)
         for result in [self, *(self.outputs or {}).values()]:
@@ -91,8 +91,6 @@ class RepairResult:
         return path
 
     def _repr_html_(self) -> str:
-        from autofix.reporting.terminal import html_summary
-
         return html_summary(self.report())
 
     def __repr__(self) -> str:

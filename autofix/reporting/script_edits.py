@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.model.anatomy import is_graph_model
 
 NORMALIZATION = "autofix_normalization"
@@ -88,7 +88,7 @@ def _core(fixed):
     """The user's model inside the fixed one (autofix wraps it between added layers)."""
     name = fixed.name[:-len("_fixed")] if fixed.name.endswith("_fixed") else None
     for layer in getattr(fixed, "layers", []):
-        if name and layer.name == name and isinstance(layer, keras().Model):
+        if name and layer.name == name and isinstance(layer, keras.Model):
             return layer
     return fixed
 
@@ -114,12 +114,12 @@ def _input_edits(original, fixed) -> list[dict]:
     first = f"keras.Input(shape={shape!r})" if shape is not None else "keras.Input(...)"
     edit = {"where": "model", "setup": "normalizer = keras.layers.Normalization()\n"
                                        "normalizer.adapt(x_train)"}
-    if isinstance(original, keras().Sequential):
+    if isinstance(original, keras.Sequential):
         return [{**edit, "change": "standardize the inputs inside the model: a Normalization "
                  "layer adapted on the training inputs, right after the Input",
                  "before": f"{first},", "after": f"{first},\nnormalizer,"}]
     inner = [layer for layer in original.layers if type(layer).__name__ != "InputLayer"]
-    if len(inner) == 1 and isinstance(inner[0], keras().Model) and not is_graph_model(inner[0]):
+    if len(inner) == 1 and isinstance(inner[0], keras.Model) and not is_graph_model(inner[0]):
         return [{**edit, "change": f"standardize the inputs: a Normalization layer adapted on the "
                  f"training inputs, in front of your {type(inner[0]).__name__}", "before": None,
                  "after": f"model = keras.Sequential([{first}, normalizer, model])"}]
@@ -181,7 +181,7 @@ def _which(i: int, n: int) -> str:
 def _flat(model):
     """Every layer of ``model``, nested models' layers included (not the models)."""
     for layer in getattr(model, "layers", []):
-        if isinstance(layer, keras().Model):
+        if isinstance(layer, keras.Model):
             yield from _flat(layer)
         else:
             yield layer

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from autofix.diagnosis.findings import _plain
 from autofix.errors import AttemptFailed, brief, error_text
 from autofix.inputs.problem import Problem
 from autofix.inputs.task import class_ids
@@ -60,8 +61,6 @@ class Attempt:
         return "degenerate" if self.degenerate else "healthy"
 
     def to_dict(self) -> dict:
-        from autofix.diagnosis.findings import _plain
-
         return _plain({
             "strategies": list(self.candidate.strategies),
             "params": self.params,

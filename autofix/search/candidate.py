@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autofix._tf import keras, set_seed
+from autofix._backend import keras, set_seed
 from autofix.errors import brief
 from autofix.inputs.problem import Problem
 from autofix.inputs.task import Task, divided_task
@@ -78,15 +78,14 @@ class Draft:
         post = [] if for_training else self.postprocess
         if not self.preprocess and not post:
             return self.core
-        k = keras()
-        inputs = k.Input(shape=input_shape, name="raw_input")
+        inputs = keras.Input(shape=input_shape, name="raw_input")
         h = inputs
         for layer in self.preprocess:
             h = layer(h)
         h = self.core(h)
         for layer in post:
             h = layer(h)
-        return k.Model(inputs, h, name=f"{self.core.name}_fixed")
+        return keras.Model(inputs, h, name=f"{self.core.name}_fixed")
 
 
 class StrategyFailed(Exception):

@@ -33,6 +33,7 @@ from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.distribute import utils as dist_utils
 
 from autofix import interrupts
+from autofix._backend import keras
 from autofix.inputs.problem import Problem
 from autofix.search.attempt import Attempt, run_attempt
 from autofix.search.candidate import Candidate
@@ -154,9 +155,7 @@ class RecordedAttempt(Attempt):
     @property
     def model(self):
         if self._model is None and self._path is not None:
-            from autofix._tf import keras
-
-            self._model = keras().models.load_model(self._path)
+            self._model = keras.models.load_model(self._path)
         return self._model
 
     @model.setter

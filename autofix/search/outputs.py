@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.diagnosis.findings import Finding
 from autofix.errors import InputError
 from autofix.inputs import named_arrays
@@ -79,7 +79,7 @@ def output_view(model, index: int):
     lead to that output (the same layer objects), that output's loss and the model's
     optimizer (a fresh copy) when the model is compiled."""
     name = output_names(model)[index]
-    view = keras().Model(model.input, model.outputs[index], name=f"{name}_model")
+    view = keras.Model(model.input, model.outputs[index], name=f"{name}_model")
     loss = _loss_of(model, index, name)
     return view if loss is None else compiled_like(view, model, loss=loss)
 
@@ -148,14 +148,13 @@ def combined_model(model, names: list[str], fixed: dict):
     user's layers and weights (a copy: training the model handed back leaves the user's
     alone). Compiled with each output's loss (the repair's where it changed it) and the
     first repaired output's optimizer (the user's when it has none)."""
-    k = keras()
     original = model
-    model = k.models.clone_model(original)
+    model = keras.models.clone_model(original)
     model.set_weights(original.get_weights())
     tensors = []
     for i, tensor in enumerate(model.outputs):
         if i in fixed:
-            tensor = k.layers.Identity(name=names[i])(fixed[i](model.input))
+            tensor = keras.layers.Identity(name=names[i])(fixed[i](model.input))
         tensors.append(tensor)
     structure = model.output
     if isinstance(structure, dict):
@@ -163,7 +162,7 @@ def combined_model(model, names: list[str], fixed: dict):
         outputs = {by_tensor[id(old)]: new for old, new in zip(model.outputs, tensors)}
     else:
         outputs = tensors
-    combined = k.Model(model.input, outputs, name=model.name)
+    combined = keras.Model(model.input, outputs, name=model.name)
     first = fixed[min(fixed)]
     source = first if getattr(first, "compiled", False) else original
     losses = [getattr(fixed[i], "loss", None) if i in fixed else _loss_of(original, i, names[i])

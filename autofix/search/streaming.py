@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from autofix import interrupts
-from autofix._tf import keras, set_seed
+from autofix._backend import keras, set_seed, tf
 from autofix.inputs import datasets
 from autofix.search.attempt import Attempt, _targets, deployed, sample_weights
 from autofix.search.candidate import Candidate, build
@@ -53,8 +53,6 @@ def held_out(x: np.ndarray, seed: int = 0) -> np.ndarray:
 
 def _keeps(width: int, seed: int):
     """A ``tf.data`` filter: True for a row that trains (not held out by :func:`held_out`)."""
-    import tensorflow as tf
-
     coefficients = tf.constant(_coefficients(width, seed))
 
     def keep(x, y):
@@ -74,8 +72,6 @@ def streamable(data, x, y) -> bool:
 
 def _as_tf_data(data, x_sample: np.ndarray, y_sample: np.ndarray):
     """``data``'s ``(x, y)`` batches as a ``tf.data.Dataset`` (sample weights left out)."""
-    import tensorflow as tf
-
     if isinstance(data, tf.data.Dataset):
         return data.map(lambda *batch: (batch[0], batch[1]))
 
@@ -92,8 +88,6 @@ def training_stream(data, draft, problem, rows: list):
     """The rows that train: the stream less the held-out rows (none when the user gave
     validation data), batched at the candidate's batch size, with targets (and class
     weights) as the candidate trains on them; ``rows[0]`` counts the rows read."""
-    import tensorflow as tf
-
     task = draft.task_for(problem.task)
     stream = _as_tf_data(data, problem.x, problem.y).unbatch()
     stream = stream.map(lambda x, y: (tf.cast(x, tf.float32), tf.cast(y, tf.float64)))
@@ -170,7 +164,7 @@ def refit(data, best: Attempt, problem, registry, *, deadline: float) -> Attempt
                 trained.stop_training = True
                 log.stopped, log.detail = "time", "the budget ran out"
 
-        watch = keras().callbacks.LambdaCallback(on_epoch_end=at_epoch_end,
+        watch = keras.callbacks.LambdaCallback(on_epoch_end=at_epoch_end,
                                                  on_train_batch_end=at_batch_end)
         trained.fit(training_stream(data, draft, problem, rows), epochs=epochs, verbose=0,
                     validation_data=stopping, callbacks=[watch])

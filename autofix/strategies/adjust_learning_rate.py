@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.diagnosis.findings import codes
 from autofix.strategies.base import Strategy, register
 from autofix.training.fit import encode_targets
@@ -13,7 +13,7 @@ from autofix.training.lr_finder import range_test
 
 def default_learning_rate(optimizer: str) -> float:
     """The optimizer class's own default learning rate (Adam 0.001, SGD 0.01...)."""
-    cls = getattr(keras().optimizers, optimizer, None)
+    cls = getattr(keras.optimizers, optimizer, None)
     if cls is None:
         return 1e-3
     param = inspect.signature(cls.__init__).parameters.get("learning_rate")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from autofix.diagnosis.findings import Finding
+from autofix.errors import InputError
 
 _REGISTRY: dict[str, "Strategy"] = {}
 _ENTRY_POINTS_LOADED = False
@@ -86,8 +87,6 @@ def usable(names=None) -> dict[str, Strategy]:
     """The registered strategies ``names`` allows (a list, or one comma-separated string;
     None: all of them), by name; one :class:`~autofix.errors.InputError` line for a name
     that is not registered."""
-    from autofix.errors import InputError
-
     available = registry()
     if names is None:
         return available

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.model.anatomy import normalizes_its_input, reads_ids
 from autofix.strategies.base import Strategy, register
 
@@ -39,12 +39,12 @@ class NormalizeInputs(Strategy):
         if layout is not None and not layout.scaled_columns.any():
             draft.params["normalized"] = False
             return
-        norm = keras().layers.Normalization(axis=-1, name=LAYER_NAME)
+        norm = keras.layers.Normalization(axis=-1, name=LAYER_NAME)
         norm.adapt(problem.x)
         if layout is not None and not layout.scaled_columns.all():
             raw = ~layout.scaled_columns
             mean = np.where(raw, 0.0, np.asarray(norm.mean).reshape(-1))
             variance = np.where(raw, 1.0, np.asarray(norm.variance).reshape(-1))
-            norm = keras().layers.Normalization(axis=-1, mean=mean, variance=variance,
+            norm = keras.layers.Normalization(axis=-1, mean=mean, variance=variance,
                                                 name=LAYER_NAME)
         draft.preprocess.append(norm)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.inputs.task import wanted_output
 from autofix.model.anatomy import activation_name, nearest, output_activation, producer
 from autofix.model.surgery import (
@@ -76,7 +76,7 @@ def _relu_blocks(model) -> set:
     ReLU-family activation layer takes (nested models included)."""
     names = set()
     for layer in model.layers:
-        if isinstance(layer, keras().Model):
+        if isinstance(layer, keras.Model):
             names |= _relu_blocks(layer)
         elif "kernel_initializer" in layer.get_config() and \
                 activation_name(layer) in (None, "linear") and _feeds_relu(layer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.strategies.base import Strategy, register
 
 
@@ -30,4 +30,4 @@ class RescaleTargets(Strategy):
         units = draft.output_units
         s = float(scale[0]) if units == 1 else scale.astype("float32").tolist()
         o = float(shift[0]) if units == 1 else shift.astype("float32").tolist()
-        draft.postprocess.append(keras().layers.Rescaling(scale=s, offset=o, name="autofix_unscale_targets"))
+        draft.postprocess.append(keras.layers.Rescaling(scale=s, offset=o, name="autofix_unscale_targets"))

@@ -19,6 +19,7 @@ from autofix.inputs.problem import split
 from autofix.search.candidate import build
 from autofix.search.judge import judge
 from autofix.search.tuning import DirectTuner, SeededRandomSearchOracle
+from autofix.strategies import registry
 from autofix.strategies.adjust_learning_rate import measured_learning_rate
 from autofix.strategies.base import Strategy, register
 from autofix.training.fit import encode_targets, fit, predict
@@ -125,8 +126,6 @@ class TuneTraining(Strategy):
         return any(f.code in self.answers for f in findings)
 
     def apply(self, draft, problem) -> None:
-        from autofix.strategies import registry
-
         key = ("tune_training", draft.recipe)
         if key not in problem.cache:
             problem.cache[key] = _search(draft, problem, registry())

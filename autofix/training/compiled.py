@@ -32,7 +32,7 @@ from collections import OrderedDict
 import numpy as np
 
 from autofix import interrupts
-from autofix._tf import keras, tf
+from autofix._backend import keras, tf
 from autofix.model.surgery import clone_model
 from autofix.training.train_log import StuckCheck, TrainLog, update_ratio
 
@@ -81,8 +81,7 @@ def wants_xla(model) -> bool:
     2.2-4.6x as fast (with dropout too, and under a Conv1D); MLPs of 2x32 to 2x128 units 0.6-0.7x,
     2x256 1.5x but 0.27x with a Dropout layer, 8x64 sigmoid 1.0x; small Conv1D/Conv2D models
     0.85-1.3x. Compiling costs 1-2.5 s more, paid once per program."""
-    k = keras()
-    recurrent = (k.layers.RNN, k.layers.Bidirectional)
+    recurrent = (keras.layers.RNN, keras.layers.Bidirectional)
     return any(isinstance(layer, recurrent) for layer in _layers(model))
 
 
@@ -108,7 +107,6 @@ class Program:
     """One traced training loop for one architecture, optimizer and loss."""
 
     def __init__(self, model, setup, x: np.ndarray, y: np.ndarray):
-        k, t = keras(), tf()
         self.model = clone_model(model)
         if not self.fits(model):
             raise ValueError("the clone's variables differ from the model's")
@@ -117,32 +115,32 @@ class Program:
         # of each run; other layers with state outside variables (lookup tables) are left
         # to Keras' fit
         stateful = [layer for layer in _layers(self.model) if hasattr(layer, "finalize_state")]
-        self._adapted = [layer for layer in stateful if isinstance(layer, k.layers.Normalization)]
+        self._adapted = [layer for layer in stateful if isinstance(layer, keras.layers.Normalization)]
         if len(self._adapted) < len(stateful):
             raise ValueError("a layer keeps state outside its variables")
         self.optimizer = setup.make_optimizer()
         self.optimizer.build(self.model.trainable_variables)
         self.loss_fn = setup.make_loss()
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
-        self._best = [t.Variable(v, trainable=False) for v in self.model.variables]
-        self._best_loss = t.Variable(math.inf, dtype="float32", trainable=False)
-        self._best_epoch = t.Variable(-1, dtype="int32", trainable=False)
-        self._wait = t.Variable(0, dtype="int32", trainable=False)
-        self._step = t.Variable(0, dtype="int32", trainable=False)
-        x_spec = t.TensorSpec((None, *x.shape[1:]), x.dtype)
-        y_spec = t.TensorSpec((None, *y.shape[1:]), y.dtype)
-        scalar = t.TensorSpec((), "int32")
-        self._signature = [x_spec, y_spec, t.TensorSpec((None,), "float32"), x_spec, y_spec,
-                           scalar, scalar, scalar, scalar, t.TensorSpec((None,), "float32"),
+        self._best = [tf.Variable(v, trainable=False) for v in self.model.variables]
+        self._best_loss = tf.Variable(math.inf, dtype="float32", trainable=False)
+        self._best_epoch = tf.Variable(-1, dtype="int32", trainable=False)
+        self._wait = tf.Variable(0, dtype="int32", trainable=False)
+        self._step = tf.Variable(0, dtype="int32", trainable=False)
+        x_spec = tf.TensorSpec((None, *x.shape[1:]), x.dtype)
+        y_spec = tf.TensorSpec((None, *y.shape[1:]), y.dtype)
+        scalar = tf.TensorSpec((), "int32")
+        self._signature = [x_spec, y_spec, tf.TensorSpec((None,), "float32"), x_spec, y_spec,
+                           scalar, scalar, scalar, scalar, tf.TensorSpec((None,), "float32"),
                            scalar, scalar]
-        self._loops = {False: t.function(self._train, autograph=False,
+        self._loops = {False: tf.function(self._train, autograph=False,
                                          input_signature=self._signature)}
         #: whether the steps are compiled by XLA (off again if XLA cannot compile them)
         self.xla = wants_xla(self.model)
 
     def _loop_for(self, xla: bool):
         if xla not in self._loops:
-            self._loops[xla] = tf().function(lambda *args: self._train(*args, xla=True),
+            self._loops[xla] = tf.function(lambda *args: self._train(*args, xla=True),
                                              autograph=False, input_signature=self._signature)
         return self._loops[xla]
 
@@ -200,12 +198,11 @@ class Program:
         step from the start of the run (the last one holds after). ``patience`` > 0 stops
         once the held-out loss has not improved for that many epochs. ``max_steps`` > 0
         stops after that many steps. Returns (epoch losses, step losses, stop code)."""
-        t = tf()
-        args = (x, y, w, held_x, held_y, t.constant(seed, "int32"),
-                t.constant(first_epoch, "int32"), t.constant(epochs, "int32"),
-                t.constant(batch_size, "int32"),
-                t.constant(np.asarray(rates, dtype="float32").reshape(-1)),
-                t.constant(max_steps, "int32"), t.constant(patience, "int32"))
+        args = (x, y, w, held_x, held_y, tf.constant(seed, "int32"),
+                tf.constant(first_epoch, "int32"), tf.constant(epochs, "int32"),
+                tf.constant(batch_size, "int32"),
+                tf.constant(np.asarray(rates, dtype="float32").reshape(-1)),
+                tf.constant(max_steps, "int32"), tf.constant(patience, "int32"))
         try:
             losses, steps, stop = self._loop_for(self.xla)(*args)
         except Exception:  # noqa: BLE001 - XLA cannot compile this model's step
@@ -221,71 +218,70 @@ class Program:
                max_steps, patience, xla: bool = False):
         """The loop, written with ``tf.while_loop``/``tf.cond`` and traced without autograph
         (Keras' own layers and optimizers need none): half the tracing time."""
-        t = tf()
         self._finalize()
         model, optimizer, weights = self.model, self.optimizer, self.model.trainable_variables
-        rows = t.shape(x)[0]
+        rows = tf.shape(x)[0]
         steps = (rows + batch_size - 1) // batch_size
-        last_rate = t.shape(rates)[0] - 1
+        last_rate = tf.shape(rates)[0] - 1
 
         def update(xb, yb, wb):
-            with t.GradientTape() as tape:
+            with tf.GradientTape() as tape:
                 loss = self.loss_fn(yb, model(xb, training=True), sample_weight=wb)
                 if model.losses:
-                    loss = loss + t.add_n(model.losses)
+                    loss = loss + tf.add_n(model.losses)
             optimizer.apply(tape.gradient(loss, weights), weights)
             return loss
 
         if xla:  # one XLA program per batch shape (the last batch may be shorter)
-            update = t.function(update, jit_compile=True, autograph=False)
+            update = tf.function(update, jit_compile=True, autograph=False)
 
         def step(i, order, total, step_losses):
-            take = order[i * batch_size:t.minimum((i + 1) * batch_size, rows)]
-            optimizer.learning_rate.assign(rates[t.minimum(self._step.read_value(), last_rate)])
-            loss = update(t.gather(x, take), t.gather(y, take), t.gather(w, take))
-            with t.control_dependencies([self._step.assign_add(1)]):
-                size = t.cast(t.shape(take)[0], "float32")
+            take = order[i * batch_size:tf.minimum((i + 1) * batch_size, rows)]
+            optimizer.learning_rate.assign(rates[tf.minimum(self._step.read_value(), last_rate)])
+            loss = update(tf.gather(x, take), tf.gather(y, take), tf.gather(w, take))
+            with tf.control_dependencies([self._step.assign_add(1)]):
+                size = tf.cast(tf.shape(take)[0], "float32")
                 return i + 1, order, total + loss * size, step_losses.write(step_losses.size(), loss)
 
         def more_steps(i, order, total, step_losses):
-            return t.logical_and(i < steps, t.logical_or(max_steps <= 0,
+            return tf.logical_and(i < steps, tf.logical_or(max_steps <= 0,
                                                          self._step.read_value() < max_steps))
 
         def wait():
-            with t.control_dependencies([self._wait.assign_add(1)]):
-                return t.where(self._wait.read_value() >= patience, LEVELLED, RAN)
+            with tf.control_dependencies([self._wait.assign_add(1)]):
+                return tf.where(self._wait.read_value() >= patience, LEVELLED, RAN)
 
         def early_stop(epoch):
             held = self.loss_fn(held_y, model(held_x, training=False))
             improved = held < self._best_loss.read_value()
 
             def better():
-                with t.control_dependencies([self._best_loss.assign(held)]):
+                with tf.control_dependencies([self._best_loss.assign(held)]):
                     assigns = [kept.assign(v) for kept, v in zip(self._best, model.variables)]
                     assigns += [self._best_epoch.assign(first_epoch + epoch), self._wait.assign(0)]
-                    with t.control_dependencies(assigns):
-                        return t.constant(RAN)
+                    with tf.control_dependencies(assigns):
+                        return tf.constant(RAN)
 
-            return t.cond(improved, better,
-                          lambda: t.cond(t.math.is_finite(held), wait, lambda: t.constant(RAN)))
+            return tf.cond(improved, better,
+                          lambda: tf.cond(tf.math.is_finite(held), wait, lambda: tf.constant(RAN)))
 
         def epoch_body(epoch, stop, epoch_losses, step_losses):
-            order = t.random.experimental.stateless_shuffle(
-                t.range(rows), seed=t.stack([seed, first_epoch + epoch]))
-            done, _, total, step_losses = t.while_loop(
-                more_steps, step, (t.constant(0), order, t.constant(0.0), step_losses))
-            epoch_loss = total / t.cast(rows, "float32")
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(rows), seed=tf.stack([seed, first_epoch + epoch]))
+            done, _, total, step_losses = tf.while_loop(
+                more_steps, step, (tf.constant(0), order, tf.constant(0.0), step_losses))
+            epoch_loss = total / tf.cast(rows, "float32")
             epoch_losses = epoch_losses.write(epoch, epoch_loss)
-            stop = t.where(done < steps, STEP_LIMIT,
-                           t.where(t.math.is_finite(epoch_loss), RAN, NONFINITE))
-            stop = t.cond(t.logical_and(stop == RAN, patience > 0), lambda: early_stop(epoch),
+            stop = tf.where(done < steps, STEP_LIMIT,
+                           tf.where(tf.math.is_finite(epoch_loss), RAN, NONFINITE))
+            stop = tf.cond(tf.logical_and(stop == RAN, patience > 0), lambda: early_stop(epoch),
                           lambda: stop)
             return epoch + 1, stop, epoch_losses, step_losses
 
-        _, stop, epoch_losses, step_losses = t.while_loop(
-            lambda epoch, stop, *_: t.logical_and(epoch < epochs, stop == RAN), epoch_body,
-            (t.constant(0), t.constant(RAN), t.TensorArray("float32", size=0, dynamic_size=True),
-             t.TensorArray("float32", size=0, dynamic_size=True)))
+        _, stop, epoch_losses, step_losses = tf.while_loop(
+            lambda epoch, stop, *_: tf.logical_and(epoch < epochs, stop == RAN), epoch_body,
+            (tf.constant(0), tf.constant(RAN), tf.TensorArray("float32", size=0, dynamic_size=True),
+             tf.TensorArray("float32", size=0, dynamic_size=True)))
         return epoch_losses.stack(), step_losses.stack(), stop
 
 
@@ -310,7 +306,6 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
     """Train ``model`` for ``setup`` through ``program``; the same record as Keras' path
     (:func:`autofix.training.fit.fit`). Raises when the program fails: the caller falls back
     to Keras, whose error message is the one to report."""
-    t = tf()
     start = time.monotonic()
     epochs = int(setup.epochs)
     log = TrainLog(epochs_planned=epochs, engine="compiled")
@@ -325,7 +320,7 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
     # with no rows held out, early stopping watches the loss on the training rows themselves
     # (in inference mode); without early stopping the held-out pair is a placeholder
     held = validation if validation is not None else (x, y) if patience > 0 else (x[:1], y[:1])
-    tensors = [t.constant(a) for a in (x, y, weights, held[0], held[1])]
+    tensors = [tf.constant(a) for a in (x, y, weights, held[0], held[1])]
     check = StuckCheck(epochs, reject_stuck)
     kernels = program.kernels()
     per_epoch, done = None, 0
@@ -380,11 +375,10 @@ def range_test_losses(program: Program, model, setup, x, y, rates, *, seed: int)
     """The training loss of each step while the learning rate of step i is ``rates[i]``
     (the learning-rate range test), starting from ``model``'s weights; ``model`` itself is
     not changed."""
-    t = tf()
     program.load(model)
     steps = len(rates)
     epochs = math.ceil(steps / math.ceil(len(x) / max(1, setup.batch_size)))
-    tensors = [t.constant(a) for a in (x, y, np.ones(len(x), "float32"), x[:1], y[:1])]
+    tensors = [tf.constant(a) for a in (x, y, np.ones(len(x), "float32"), x[:1], y[:1])]
     _, losses, _ = program.run(*tensors, seed=seed, first_epoch=0, epochs=epochs,
                                batch_size=setup.batch_size, rates=rates, max_steps=steps)
     return [float(v) for v in losses]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autofix import interrupts
-from autofix._tf import keras, tf
+from autofix._backend import keras, tf
 from autofix.errors import error_text
 from autofix.inputs.task import Task, class_ids, class_ids_of_classes
 from autofix.training import compiled as compiled_training
@@ -91,76 +91,70 @@ def encode_targets(task: Task, setup: TrainingSetup, y: np.ndarray, units: int) 
     return ids.reshape(-1, 1).astype("float32")
 
 
-def _make_watch():
-    k = keras()
+class Watch(keras.callbacks.Callback):
+    """Stop on NaN loss, on a candidate stuck at constant predictions, or on time."""
 
-    class Watch(k.callbacks.Callback):
-        """Stop on NaN loss, on a candidate stuck at constant predictions, or on time."""
+    def __init__(self, log: TrainLog, probe_x, probe_y, loss_fn, deadline,
+                 steps: int, reject_stuck: bool, stop_when_conclusive: bool = False):
+        super().__init__()
+        self.stop_when_conclusive = stop_when_conclusive
+        self.log, self.probe_x, self.deadline = log, probe_x, deadline
+        self.probe_y, self.loss_fn = probe_y, loss_fn
+        self.steps = max(steps, 1)
+        self._kernels0 = None
+        self._stuck = StuckCheck(log.epochs_planned, reject_stuck)
 
-        def __init__(self, log: TrainLog, probe_x, probe_y, loss_fn, deadline,
-                     steps: int, reject_stuck: bool, stop_when_conclusive: bool = False):
-            super().__init__()
-            self.stop_when_conclusive = stop_when_conclusive
-            self.log, self.probe_x, self.deadline = log, probe_x, deadline
-            self.probe_y, self.loss_fn = probe_y, loss_fn
-            self.steps = max(steps, 1)
-            self._kernels0 = None
-            self._stuck = StuckCheck(log.epochs_planned, reject_stuck)
+    def _kernels(self):
+        return [v.numpy().copy() for v in self.model.trainable_weights if len(v.shape) >= 2]
 
-        def _kernels(self):
-            return [v.numpy().copy() for v in self.model.trainable_weights if len(v.shape) >= 2]
+    def on_train_begin(self, logs=None):
+        self._kernels0 = self._kernels()
+        try:
+            pred = self.model(self.probe_x, training=False)
+            self.log.initial_loss = float(self.loss_fn(self.probe_y, pred))
+        except Exception:  # noqa: BLE001 - evidence only
+            self.log.initial_loss = None
 
-        def on_train_begin(self, logs=None):
-            self._kernels0 = self._kernels()
-            try:
-                pred = self.model(self.probe_x, training=False)
-                self.log.initial_loss = float(self.loss_fn(self.probe_y, pred))
-            except Exception:  # noqa: BLE001 - evidence only
-                self.log.initial_loss = None
-
-        def on_train_batch_end(self, batch, logs=None):
-            if interrupts.requested():  # Ctrl-C: stop at this batch; fit() raises after
-                self.model.stop_training = True
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._epoch_started = time.monotonic()
-
-        def on_epoch_end(self, epoch, logs=None):
-            if interrupts.requested():
-                self.model.stop_training = True
-                return
-            loss = float((logs or {}).get("loss", float("nan")))
-            self.log.losses.append(loss)
-            self.log.epoch_seconds.append(time.monotonic() - self._epoch_started)
-            if epoch == 0 and self._kernels0:
-                self.log.update_ratio = update_ratio(self._kernels0, self._kernels(), self.steps)
-                self._kernels0 = None
-            if not math.isfinite(loss):
-                self.log.stop("nonfinite", epoch + 1, loss)
-            elif self.stop_when_conclusive and self.log.conclusive:
-                self.log.stop("conclusive", epoch + 1)
-            elif self._past(self.deadline(self.log) if callable(self.deadline) else self.deadline):
-                self.log.stop("time", epoch + 1)
-            elif self._stuck.due(epoch + 1) and self._stuck.stuck(
-                    np.asarray(self.model(self.probe_x, training=False), dtype="float64"),
-                    loss, epoch + 1):
-                self.log.stop("stuck", epoch + 1, loss)
-            else:
-                return
+    def on_train_batch_end(self, batch, logs=None):
+        if interrupts.requested():  # Ctrl-C: stop at this batch; fit() raises after
             self.model.stop_training = True
 
-        @staticmethod
-        def _past(limit) -> bool:
-            return limit is not None and time.monotonic() > limit
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.monotonic()
 
-    return Watch
+    def on_epoch_end(self, epoch, logs=None):
+        if interrupts.requested():
+            self.model.stop_training = True
+            return
+        loss = float((logs or {}).get("loss", float("nan")))
+        self.log.losses.append(loss)
+        self.log.epoch_seconds.append(time.monotonic() - self._epoch_started)
+        if epoch == 0 and self._kernels0:
+            self.log.update_ratio = update_ratio(self._kernels0, self._kernels(), self.steps)
+            self._kernels0 = None
+        if not math.isfinite(loss):
+            self.log.stop("nonfinite", epoch + 1, loss)
+        elif self.stop_when_conclusive and self.log.conclusive:
+            self.log.stop("conclusive", epoch + 1)
+        elif self._past(self.deadline(self.log) if callable(self.deadline) else self.deadline):
+            self.log.stop("time", epoch + 1)
+        elif self._stuck.due(epoch + 1) and self._stuck.stuck(
+                np.asarray(self.model(self.probe_x, training=False), dtype="float64"),
+                loss, epoch + 1):
+            self.log.stop("stuck", epoch + 1, loss)
+        else:
+            return
+        self.model.stop_training = True
+
+    @staticmethod
+    def _past(limit) -> bool:
+        return limit is not None and time.monotonic() > limit
 
 
 def dataset(x, y, sample_weight, batch_size: int, seed: int, *, passes: int = 1):
     """A cached, shuffled, batched pipeline; ``passes`` reshuffled passes make one epoch."""
-    t = tf()
     parts = (x, y) if sample_weight is None else (x, y, sample_weight.astype("float32"))
-    ds = t.data.Dataset.from_tensor_slices(parts).cache()
+    ds = tf.data.Dataset.from_tensor_slices(parts).cache()
     ds = ds.shuffle(min(len(x), 10_000), seed=seed, reshuffle_each_iteration=True)
     if passes > 1:
         ds = ds.repeat(passes)
@@ -173,54 +167,49 @@ def compile_for_training(model, setup: TrainingSetup, steps_per_epoch: int):
                   steps_per_execution=per_execution)
 
 
-def _make_held_out_stopping():
-    k = keras()
+class HeldOutStopping(keras.callbacks.Callback):
+    """Keras' EarlyStopping on rows held out of training, at a fraction of its cost: the
+    held-out loss is one direct forward pass per epoch, not an evaluation loop. Without
+    held-out rows it watches the training loss. The best epoch's weights are kept."""
 
-    class HeldOutStopping(k.callbacks.Callback):
-        """Keras' EarlyStopping on rows held out of training, at a fraction of its cost: the
-        held-out loss is one direct forward pass per epoch, not an evaluation loop. Without
-        held-out rows it watches the training loss. The best epoch's weights are kept."""
+    def __init__(self, patience: int, held=None, loss_fn=None):
+        super().__init__()
+        self.patience, self.held, self.loss_fn = patience, held, loss_fn
+        self.best, self.best_epoch, self.best_weights = math.inf, None, None
+        self.wait, self.stopped_epoch = 0, 0
 
-        def __init__(self, patience: int, held=None, loss_fn=None):
-            super().__init__()
-            self.patience, self.held, self.loss_fn = patience, held, loss_fn
-            self.best, self.best_epoch, self.best_weights = math.inf, None, None
-            self.wait, self.stopped_epoch = 0, 0
+    def _held_out_loss(self) -> float:
+        x, y = self.held
+        return float(self.loss_fn(y, self.model(x, training=False)))
 
-        def _held_out_loss(self) -> float:
-            x, y = self.held
-            return float(self.loss_fn(y, self.model(x, training=False)))
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        if self.held is not None:
+            logs["val_loss"] = current = self._held_out_loss()
+        else:
+            current = float(logs.get("loss", math.nan))
+        if not math.isfinite(current):
+            return
+        if current < self.best:
+            self.best, self.best_epoch, self.wait = current, epoch, 0
+            self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs if logs is not None else {}
-            if self.held is not None:
-                logs["val_loss"] = current = self._held_out_loss()
-            else:
-                current = float(logs.get("loss", math.nan))
-            if not math.isfinite(current):
-                return
-            if current < self.best:
-                self.best, self.best_epoch, self.wait = current, epoch, 0
-                self.best_weights = self.model.get_weights()
-                return
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.stopped_epoch = epoch
-                self.model.stop_training = True
-
-        def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-
-    return HeldOutStopping
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 def early_stopping(epochs: int, setup: TrainingSetup, held=None):
     """Stop once the held-out loss (or, with no rows held out, the training loss) has not
     improved for a while; keep the weights of the best epoch."""
     if held is not None:
-        held = (tf().constant(held[0]), tf().constant(held[1]))
-    return _make_held_out_stopping()(patience(epochs), held, setup.make_loss())
+        held = (tf.constant(held[0]), tf.constant(held[1]))
+    return HeldOutStopping(patience(epochs), held, setup.make_loss())
 
 
 #: a candidate whose epoch is shorter than this many steps trains several passes over the
@@ -307,13 +296,13 @@ def _fit_keras(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray
     stopper = None
     try:
         # Keras shuffles with TensorFlow's global seed (autofix's set_seed leaves it alone)
-        tf().random.set_seed(seed)
+        tf.random.set_seed(seed)
         compile_for_training(model, setup, steps)
-        watch = _make_watch()(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
+        watch = Watch(log, probe_x, probe_y, setup.make_loss(), deadline, steps,
                               reject_stuck, stop_when_conclusive=diagnostic)
         callbacks = [watch, *extra_callbacks]
         if on_epoch is not None:
-            callbacks.append(keras().callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: on_epoch(
+            callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: on_epoch(
                 (epoch + 1) * passes, int(setup.epochs), (logs or {}).get("loss"))))
         if setup.early_stopping:
             stopper = early_stopping(epochs, setup, validation)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autofix._tf import keras
+from autofix._backend import keras
 from autofix.training import compiled as compiled_training
 from autofix.training.fit import SETTINGS
 from autofix.training.training_setup import TrainingSetup
@@ -107,10 +107,9 @@ def range_test(model, setup: TrainingSetup, x: np.ndarray, y_encoded: np.ndarray
 def _keras_losses(model, setup: TrainingSetup, x, y_encoded, rates, *, seed: int) -> list:
     """The range test's per-step losses through Keras' ``train_on_batch`` (stops at the
     first NaN); ``model``'s weights are put back."""
-    k = keras()
     weights = model.get_weights()
     rate = rates[1] / rates[0] if len(rates) > 1 else 1.0
-    schedule = k.optimizers.schedules.ExponentialDecay(float(rates[0]), decay_steps=1, decay_rate=rate)
+    schedule = keras.optimizers.schedules.ExponentialDecay(float(rates[0]), decay_steps=1, decay_rate=rate)
     optimizer = setup.make_optimizer()
     optimizer.learning_rate = schedule  # the same optimizer (momentum, clipping...), swept
     model.compile(optimizer=optimizer, loss=setup.make_loss())

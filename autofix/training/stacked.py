@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from autofix import interrupts
-from autofix._tf import keras, tf
+from autofix._backend import keras, tf
 from autofix.model.surgery import clone_model
 from autofix.training.compiled import LEVELLED, NONFINITE, RAN, _chunk, _layers
 from autofix.training.train_log import TrainLog
@@ -58,13 +58,12 @@ class StackedProgram:
         reason = stackable(model, setup)
         if reason:
             raise ValueError(reason)
-        k, t = keras(), tf()
         self.copies = copies
         self.model = clone_model(model)
         self.loss_fn = setup.make_loss()
 
         def stack(variables, trainable):
-            return [k.Variable(np.zeros((copies, *v.shape), v.dtype), trainable=trainable,
+            return [keras.Variable(np.zeros((copies, *v.shape), v.dtype), trainable=trainable,
                                name=f"stacked_{i}") for i, v in enumerate(variables)]
 
         self.trainable = stack(self.model.trainable_variables, True)
@@ -75,17 +74,17 @@ class StackedProgram:
         self.optimizer = setup.replace(learning_rate=1.0).make_optimizer()
         self.optimizer.build(self.trainable)
         self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
-        self._best_loss = t.Variable(np.full(copies, np.inf, "float32"), trainable=False)
-        self._best_epoch = t.Variable(np.full(copies, -1, "int32"), trainable=False)
-        self._wait = t.Variable(np.zeros(copies, "int32"), trainable=False)
-        self._stop = t.Variable(np.zeros(copies, "int32"), trainable=False)
-        self._ran = t.Variable(np.zeros(copies, "int32"), trainable=False)  # epochs per copy
-        x_spec = t.TensorSpec((None, *x.shape[1:]), x.dtype)
-        y_spec = t.TensorSpec((None, *y.shape[1:]), y.dtype)
-        scalar, per_copy = t.TensorSpec((), "int32"), t.TensorSpec((copies,), "int32")
-        self._loop = t.function(self._train, autograph=False, input_signature=[
-            x_spec, y_spec, t.TensorSpec((None,), "float32"), x_spec, y_spec, per_copy,
-            scalar, scalar, scalar, t.TensorSpec((copies,), "float32"), scalar])
+        self._best_loss = tf.Variable(np.full(copies, np.inf, "float32"), trainable=False)
+        self._best_epoch = tf.Variable(np.full(copies, -1, "int32"), trainable=False)
+        self._wait = tf.Variable(np.zeros(copies, "int32"), trainable=False)
+        self._stop = tf.Variable(np.zeros(copies, "int32"), trainable=False)
+        self._ran = tf.Variable(np.zeros(copies, "int32"), trainable=False)  # epochs per copy
+        x_spec = tf.TensorSpec((None, *x.shape[1:]), x.dtype)
+        y_spec = tf.TensorSpec((None, *y.shape[1:]), y.dtype)
+        scalar, per_copy = tf.TensorSpec((), "int32"), tf.TensorSpec((copies,), "int32")
+        self._loop = tf.function(self._train, autograph=False, input_signature=[
+            x_spec, y_spec, tf.TensorSpec((None,), "float32"), x_spec, y_spec, per_copy,
+            scalar, scalar, scalar, tf.TensorSpec((copies,), "float32"), scalar])
 
     # -- state in and out ----------------------------------------------------------------
     def load(self, models) -> None:
@@ -126,102 +125,99 @@ class StackedProgram:
             batch_size: int, rates, patience: int = 0):
         """Train every copy still running ``epochs`` more epochs. Returns (epoch losses as
         an epochs x copies array, each copy's stop code, the epochs each copy has run)."""
-        t = tf()
         losses, stops, ran = self._loop(
-            x, y, w, held_x, held_y, t.constant(np.asarray(seeds, "int32")),
-            t.constant(first_epoch, "int32"), t.constant(epochs, "int32"),
-            t.constant(batch_size, "int32"), t.constant(np.asarray(rates, "float32")),
-            t.constant(patience, "int32"))
+            x, y, w, held_x, held_y, tf.constant(np.asarray(seeds, "int32")),
+            tf.constant(first_epoch, "int32"), tf.constant(epochs, "int32"),
+            tf.constant(batch_size, "int32"), tf.constant(np.asarray(rates, "float32")),
+            tf.constant(patience, "int32"))
         return losses.numpy().reshape(-1, self.copies), stops.numpy(), ran.numpy()
 
     # -- the loop ------------------------------------------------------------------------
     def _forward(self, trainable, fixed, x, training: bool):
         """Every copy's predictions on its own rows ``x`` (copies x rows x ...)."""
-        t = tf()
         model = self.model
 
         def one(args):
             weights, state, rows = args
             pred, state, losses = model.stateless_call(list(weights), list(state), rows,
                                                        training=training, return_losses=True)
-            extra = t.add_n(losses) if losses else t.constant(0.0)
+            extra = tf.add_n(losses) if losses else tf.constant(0.0)
             return pred, list(state), extra
 
-        return t.vectorized_map(one, (list(trainable), list(fixed), x))
+        return tf.vectorized_map(one, (list(trainable), list(fixed), x))
 
     def _train(self, x, y, w, held_x, held_y, seeds, first_epoch, epochs, batch_size, rates,
                patience):
-        t = tf()
-        copies, rows = self.copies, t.shape(x)[0]
+        copies, rows = self.copies, tf.shape(x)[0]
         steps = (rows + batch_size - 1) // batch_size
         variables = self.trainable
 
         def per_copy(mask, shape_of):
-            return t.reshape(mask, [copies] + [1] * (len(shape_of.shape) - 1))
+            return tf.reshape(mask, [copies] + [1] * (len(shape_of.shape) - 1))
 
         def step(i, orders, totals):
-            take = orders[:, i * batch_size:t.minimum((i + 1) * batch_size, rows)]
-            xb, yb, wb = t.gather(x, take), t.gather(y, take), t.gather(w, take)
-            running = t.equal(self._stop.read_value(), RAN)
-            with t.GradientTape() as tape:
+            take = orders[:, i * batch_size:tf.minimum((i + 1) * batch_size, rows)]
+            xb, yb, wb = tf.gather(x, take), tf.gather(y, take), tf.gather(w, take)
+            running = tf.equal(self._stop.read_value(), RAN)
+            with tf.GradientTape() as tape:
                 preds, state, extra = self._forward([v.value for v in variables],
                                                     [v.value for v in self.fixed], xb, True)
-                losses = t.vectorized_map(
+                losses = tf.vectorized_map(
                     lambda args: self.loss_fn(args[0], args[1], sample_weight=args[2]),
                     (yb, preds, wb)) + extra
-                total = t.reduce_sum(t.where(running, losses, 0.0))
-            before = [t.identity(v.value) for v in variables]  # values, not the variables
+                total = tf.reduce_sum(tf.where(running, losses, 0.0))
+            before = [tf.identity(v.value) for v in variables]  # values, not the variables
             self.optimizer.apply(tape.gradient(total, variables), variables)
             assigns = []
             for variable, old in zip(variables, before):
                 moved = old + (variable.value - old) * per_copy(rates, old)
-                assigns.append(variable.assign(t.where(per_copy(running, old), moved, old)))
+                assigns.append(variable.assign(tf.where(per_copy(running, old), moved, old)))
             for variable, new in zip(self.fixed, state):
-                assigns.append(variable.assign(t.where(per_copy(running, new), new, variable.value)))
-            with t.control_dependencies(assigns):
-                size = t.cast(t.shape(take)[1], "float32")
+                assigns.append(variable.assign(tf.where(per_copy(running, new), new, variable.value)))
+            with tf.control_dependencies(assigns):
+                size = tf.cast(tf.shape(take)[1], "float32")
                 return i + 1, orders, totals + losses * size
 
         def early_stop(epoch):
             preds, _, _ = self._forward([v.value for v in variables], [v.value for v in self.fixed],
-                                        t.stack([held_x] * copies), False)
-            held = t.vectorized_map(lambda args: self.loss_fn(held_y, args), preds)
-            running = t.equal(self._stop.read_value(), RAN)
-            improved = t.logical_and(running, held < self._best_loss.read_value())
-            assigns = [self._best_loss.assign(t.where(improved, held, self._best_loss.read_value())),
-                       self._best_epoch.assign(t.where(improved, first_epoch + epoch,
+                                        tf.stack([held_x] * copies), False)
+            held = tf.vectorized_map(lambda args: self.loss_fn(held_y, args), preds)
+            running = tf.equal(self._stop.read_value(), RAN)
+            improved = tf.logical_and(running, held < self._best_loss.read_value())
+            assigns = [self._best_loss.assign(tf.where(improved, held, self._best_loss.read_value())),
+                       self._best_epoch.assign(tf.where(improved, first_epoch + epoch,
                                                        self._best_epoch.read_value()))]
             for kept, variable in zip(self._best_trainable + self._best_fixed,
                                       variables + self.fixed):
-                assigns.append(kept.assign(t.where(per_copy(improved, kept), variable.value,
+                assigns.append(kept.assign(tf.where(per_copy(improved, kept), variable.value,
                                                    kept.value)))
-            waited = t.where(improved, 0, self._wait.read_value() + t.cast(
-                t.logical_and(running, t.math.is_finite(held)), "int32"))
+            waited = tf.where(improved, 0, self._wait.read_value() + tf.cast(
+                tf.logical_and(running, tf.math.is_finite(held)), "int32"))
             assigns.append(self._wait.assign(waited))
-            with t.control_dependencies(assigns):
-                levelled = t.logical_and(running, waited >= patience)
-                return self._stop.assign(t.where(levelled, LEVELLED, self._stop.read_value()))
+            with tf.control_dependencies(assigns):
+                levelled = tf.logical_and(running, waited >= patience)
+                return self._stop.assign(tf.where(levelled, LEVELLED, self._stop.read_value()))
 
         def epoch_body(epoch, epoch_losses):
-            started = t.cast(t.equal(self._stop.read_value(), RAN), "int32")
-            orders = t.map_fn(lambda s: t.random.experimental.stateless_shuffle(
-                t.range(rows), seed=t.stack([s, first_epoch + epoch])), seeds)
-            _, _, totals = t.while_loop(lambda i, *_: i < steps, step,
-                                        (t.constant(0), orders, t.zeros([copies])))
-            epoch_loss = totals / t.cast(rows, "float32")
-            running = t.equal(self._stop.read_value(), RAN)
-            blew_up = t.logical_and(running, t.logical_not(t.math.is_finite(epoch_loss)))
-            with t.control_dependencies([self._stop.assign(
-                    t.where(blew_up, NONFINITE, self._stop.read_value()))]):
-                stopped = t.cond(patience > 0, lambda: early_stop(epoch),
+            started = tf.cast(tf.equal(self._stop.read_value(), RAN), "int32")
+            orders = tf.map_fn(lambda s: tf.random.experimental.stateless_shuffle(
+                tf.range(rows), seed=tf.stack([s, first_epoch + epoch])), seeds)
+            _, _, totals = tf.while_loop(lambda i, *_: i < steps, step,
+                                        (tf.constant(0), orders, tf.zeros([copies])))
+            epoch_loss = totals / tf.cast(rows, "float32")
+            running = tf.equal(self._stop.read_value(), RAN)
+            blew_up = tf.logical_and(running, tf.logical_not(tf.math.is_finite(epoch_loss)))
+            with tf.control_dependencies([self._stop.assign(
+                    tf.where(blew_up, NONFINITE, self._stop.read_value()))]):
+                stopped = tf.cond(patience > 0, lambda: early_stop(epoch),
                                  lambda: self._stop.read_value())
-            with t.control_dependencies([stopped, self._ran.assign_add(started)]):
+            with tf.control_dependencies([stopped, self._ran.assign_add(started)]):
                 return epoch + 1, epoch_losses.write(epoch, epoch_loss)
 
-        _, epoch_losses = t.while_loop(
-            lambda epoch, _: t.logical_and(epoch < epochs,
-                                           t.reduce_any(t.equal(self._stop.read_value(), RAN))),
-            epoch_body, (t.constant(0), t.TensorArray("float32", size=0, dynamic_size=True,
+        _, epoch_losses = tf.while_loop(
+            lambda epoch, _: tf.logical_and(epoch < epochs,
+                                           tf.reduce_any(tf.equal(self._stop.read_value(), RAN))),
+            epoch_body, (tf.constant(0), tf.TensorArray("float32", size=0, dynamic_size=True,
                                                       element_shape=[copies])))
         return epoch_losses.stack(), self._stop.read_value(), self._ran.read_value()
 
@@ -231,13 +227,12 @@ def fit_stacked(program: StackedProgram, models, setup, x, y, *, seeds, rates, d
     """Train ``models`` (one per copy, each from its own weights, seed and learning rate)
     for ``setup``'s epochs and batch size; each model ends with its trained weights (its
     best epoch's, under early stopping). Returns one :class:`TrainLog` per model."""
-    t = tf()
     start = time.monotonic()
     epochs = int(setup.epochs)
     program.load(models)
     logs = [TrainLog(epochs_planned=epochs, engine="stacked") for _ in models]
     held = validation if validation is not None else (x, y) if patience > 0 else (x[:1], y[:1])
-    tensors = [t.constant(a) for a in (x, y, np.ones(len(x), "float32"), held[0], held[1])]
+    tensors = [tf.constant(a) for a in (x, y, np.ones(len(x), "float32"), held[0], held[1])]
     running = np.ones(len(models), bool)
     per_epoch, done, stops = None, 0, np.zeros(len(models), int)
     while done < epochs and running.any():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from autofix._backend import keras
 from autofix.inputs.task import Task, default_loss
 from autofix.model.anatomy import output_units
 
@@ -77,9 +78,6 @@ class TrainingSetup:
                 "loss": self.loss, "from_logits": self.from_logits, "clipnorm": self.clipnorm}
 
     def make_optimizer(self):
-        from autofix._tf import keras
-
-        k = keras()
         config = dict(self.optimizer_config)
         config["learning_rate"] = float(self.learning_rate)
         if self.clipnorm is not None:
@@ -87,12 +85,12 @@ class TrainingSetup:
             config.pop("global_clipnorm", None)
             config.pop("clipvalue", None)
         try:
-            return k.optimizers.get({"class_name": self.optimizer, "config": config})
+            return keras.optimizers.get({"class_name": self.optimizer, "config": config})
         except (ValueError, TypeError):
             fallback = {"learning_rate": config["learning_rate"]}
             if self.clipnorm is not None:
                 fallback["clipnorm"] = config["clipnorm"]
-            return k.optimizers.Adam(**fallback)
+            return keras.optimizers.Adam(**fallback)
 
     @property
     def uses_custom_loss(self) -> bool:
@@ -104,42 +102,40 @@ class TrainingSetup:
         return self.custom_loss if self.uses_custom_loss else self.make_loss()
 
     def make_loss(self):
-        from autofix._tf import keras
-
-        k = keras()
         if self.uses_custom_loss:
-            if isinstance(self.custom_loss, k.losses.Loss):
+            if isinstance(self.custom_loss, keras.losses.Loss):
                 return self.custom_loss
-            return _function_loss(k, self.custom_loss)
+            return FunctionLoss(self.custom_loss)
         kwargs = {"from_logits": True} if self.from_logits else {}
         classes = {
-            "binary_crossentropy": k.losses.BinaryCrossentropy,
-            "categorical_crossentropy": k.losses.CategoricalCrossentropy,
-            "sparse_categorical_crossentropy": k.losses.SparseCategoricalCrossentropy,
+            "binary_crossentropy": keras.losses.BinaryCrossentropy,
+            "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+            "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
         }
         if self.loss in classes:
             return classes[self.loss](**kwargs)
-        by_key = {name.lower(): getattr(k.losses, name) for name in dir(k.losses)
+        by_key = {name.lower(): getattr(keras.losses, name) for name in dir(keras.losses)
                   if name[:1].isupper()}
         cls = by_key.get(self.loss.replace("_", ""))
-        if cls is not None and issubclass(cls, k.losses.Loss):
+        if cls is not None and issubclass(cls, keras.losses.Loss):
             return cls()  # a Loss object reduces to a scalar, unlike the plain function
-        return k.losses.get(self.loss)
+        return keras.losses.get(self.loss)
 
 
-def _function_loss(k, fn):
+class FunctionLoss(keras.losses.Loss):
     """A plain loss function as a Keras ``Loss`` (targets brought to the predictions' rank,
     weighted and reduced to a scalar, as ``compile`` does with it)."""
 
-    class FunctionLoss(k.losses.Loss):
-        def call(self, y_true, y_pred):
-            if len(y_true.shape) == len(y_pred.shape) - 1:
-                y_true = k.ops.expand_dims(y_true, -1)
-            elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
-                y_true = k.ops.squeeze(y_true, -1)
-            return fn(y_true, y_pred)
+    def __init__(self, fn, **kwargs):
+        super().__init__(name=getattr(fn, "__name__", "loss"), **kwargs)
+        self.fn = fn
 
-    return FunctionLoss(name=getattr(fn, "__name__", "loss"))
+    def call(self, y_true, y_pred):
+        if len(y_true.shape) == len(y_pred.shape) - 1:
+            y_true = keras.ops.expand_dims(y_true, -1)
+        elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+            y_true = keras.ops.squeeze(y_true, -1)
+        return self.fn(y_true, y_pred)
 
 
 def canonical_loss(loss) -> tuple[str, bool]:
