@@ -56,10 +56,11 @@ def _quiet_numerics(fn):
 
 @_quiet_numerics
 def diagnose(model, x, y=None, *, validation_data=None, task="auto", seed=0, epochs=50,
-             batch_size=32) -> list[Finding]:
+             batch_size=32, unsafe=False, custom_objects=None) -> list[Finding]:
     """Findings for ``model`` trained on ``x``/``y``; the model is not modified."""
     result = diagnosis_result(model, x, y, validation_data=validation_data, task=task, seed=seed,
-                              epochs=epochs, batch_size=batch_size)
+                              epochs=epochs, batch_size=batch_size, unsafe=unsafe,
+                              custom_objects=custom_objects)
     return Findings(result.findings)
 
 

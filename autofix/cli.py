@@ -64,7 +64,7 @@ def _about(data: Path):
 def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = None,
           features: str | None = None, imports=None):
     from autofix.inputs.data import load_data
-    from autofix.model.files import load_model
+    from autofix.model.loading import load_model
 
     _check_not_swapped(model_path, data_path)
     images = data_path.is_dir()
@@ -100,8 +100,8 @@ def _load(model_path: Path, data_path: Path, unsafe: bool, target: str | None = 
 def _check_named_arrays(model, data, data_path: Path) -> None:
     """An archive's arrays named after the model's inputs or outputs, checked before any
     note is printed (bad input is one line naming the file)."""
+    from autofix.inputs.named_arrays import output_arrays, unread_targets
     from autofix.model.packing import layout_of, one_array
-    from autofix.search.outputs import output_arrays, unread_targets
 
     layout = layout_of(model) if len(model.inputs) > 1 else None
     unread = []  # arrays named after no input or output: left out, and said so once
@@ -152,7 +152,7 @@ def _check_not_swapped(model_path: Path, data_path: Path) -> None:
     """Refuse DATA given first and MODEL second, before loading either."""
     if not (model_path.is_file() and data_path.is_file()):
         return  # loading names the missing one
-    from autofix.inputs.data import DATA_KINDS, KIND_WORDS, MODEL_KINDS, file_kind
+    from autofix.inputs.file_kinds import DATA_KINDS, KIND_WORDS, MODEL_KINDS, file_kind
 
     first, second = file_kind(model_path), file_kind(data_path)
     looks_like_data = first in DATA_KINDS or (
@@ -303,8 +303,8 @@ def repair(
             _fail("interrupted", 130)
         # a signal that lands from here on is honoured once the outputs are written
         # (each write is atomic), so that the files always match the exit code
-        from autofix.model.files import write_text_atomic
         from autofix.reporting.result import report_json
+        from autofix.reporting.writing import write_text_atomic
 
         result.interrupted = result.interrupted or interrupts.requested()
         if result.status == "repaired":  # only a proven model is ever written

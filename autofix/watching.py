@@ -29,10 +29,10 @@ from autofix.api import repair as repair_model
 from autofix.callbacks import DegenerationMonitor, head_rows
 from autofix.errors import InputError, error_text
 from autofix.inputs import datasets
-from autofix.model.files import write_text_atomic
 from autofix.options import check_budget
 from autofix.reporting.result import diagnosis_report, report_json
 from autofix.reporting.terminal import verdict_line
+from autofix.reporting.writing import write_text_atomic
 
 MONITOR_ROWS = 256
 

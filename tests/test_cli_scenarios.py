@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from autofix.bench.scenarios import SCENARIOS
 from autofix.cli import app
-from autofix.search.judge import clear_margin
+from autofix.judge import clear_margin
 
 runner = CliRunner()
 

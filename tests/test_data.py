@@ -6,7 +6,7 @@ import pytest
 from autofix.errors import InputError
 from autofix.inputs.data import load_npz, validate_xy
 from autofix.inputs.task import class_ids, infer_task
-from autofix.search.judge import clear_margin, judge
+from autofix.judge import clear_margin, judge
 
 
 @pytest.mark.parametrize("xkey,ykey", [("x", "y"), ("X", "Y"), ("x_train", "y_train")])

@@ -18,7 +18,7 @@ from autofix.diagnosis.findings import Finding
 from autofix.errors import InputError
 from autofix.inputs.preparation import prepare
 from autofix.inputs.task import infer_task
-from autofix.search.judge import Judgement
+from autofix.judge import Judgement
 
 
 def _leak(x, y):

@@ -6,7 +6,7 @@ import pytest
 from autofix.diagnosis import data_checks, training_checks
 from autofix.diagnosis.findings import CODES, Finding, codes
 from autofix.inputs.task import infer_task
-from autofix.search.judge import Judgement
+from autofix.judge import Judgement
 
 HEALTHY = ("healthy", "healthy_classifier")
 
@@ -251,7 +251,7 @@ def test_heavy_dropout_names_recurrent_dropout_too():
 
 def test_underperforming_weights_fires_when_the_setup_retrained_does_far_better():
     from autofix.diagnosis import Diagnosis
-    from autofix.search.judge import Judgement
+    from autofix.judge import Judgement
 
     def verdict(metric):
         return Judgement(metric, 0.0, 0.1, metric < 0.1, False, f"r2 {metric}")

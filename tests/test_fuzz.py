@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from autofix.cli import app
 from autofix.errors import InputError
 from autofix.inputs.data import MIN_ROWS, load_npz, validate_xy
-from autofix.model.files import load_model
+from autofix.model.loading import load_model
 
 DTYPES = st.sampled_from(["float32", "float64", "float16", "int8", "int64", "uint8", "bool",
                           "complex64", "U3", "datetime64[s]"])

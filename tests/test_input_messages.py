@@ -98,7 +98,7 @@ def _one_error(args, inputs, path):
 # --- 1. a legacy .h5 compiled with loss="mse" -----------------------------------------------
 
 def test_h5_with_mse_loads_and_keeps_its_training_setup(folder):
-    from autofix.model.files import load_model
+    from autofix.model.loading import load_model
     from autofix.training.training_setup import canonical_loss
 
     notes = []
@@ -155,7 +155,7 @@ KERAS2_CONFIGS = {
 def test_h5_with_keras2_training_config(folder, tmp_path, name):
     import h5py
 
-    from autofix.model.files import load_model
+    from autofix.model.loading import load_model
     from autofix.training.training_setup import canonical_loss
 
     config, optimizer, rate, loss = KERAS2_CONFIGS[name]
@@ -176,7 +176,7 @@ def test_h5_with_keras2_training_config(folder, tmp_path, name):
 def test_h5_whose_training_config_cannot_be_used_loads_uncompiled(folder, tmp_path):
     import h5py
 
-    from autofix.model.files import load_model
+    from autofix.model.loading import load_model
 
     path = tmp_path / "custom_loss.h5"
     path.write_bytes((folder / "m.h5").read_bytes())

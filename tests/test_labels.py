@@ -9,8 +9,8 @@ import autofix
 from autofix.diagnosis import model_checks
 from autofix.inputs.preparation import prepare
 from autofix.inputs.task import class_ids, infer_task, label_step
+from autofix.judge import judge, predicted_labels
 from autofix.reporting.terminal import verdict_line
-from autofix.search.judge import judge, predicted_labels
 from autofix.training.fit import encode_targets
 from autofix.training.training_setup import TrainingSetup
 

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 import autofix
 from autofix.cli import app
 from autofix.errors import InputError
+from autofix.inputs.named_arrays import output_arrays
 from autofix.reporting.terminal import verdict_line
-from autofix.search.outputs import combined_model, output_arrays, output_view
+from autofix.search.outputs import combined_model, output_view
 
 runner = CliRunner()
 

@@ -8,13 +8,13 @@ import pytest
 
 import autofix
 from autofix.inputs.task import infer_task
+from autofix.judge import judge
 from autofix.reporting.script_edits import (
     as_text,
     compile_code,
     optimizer_code,
     script_edits,
 )
-from autofix.search.judge import judge
 from autofix.training.training_setup import TrainingSetup
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from autofix._backend import keras
 from autofix.api import prepare, repair
 from autofix.bench.scenarios import check_names, make_case
+from autofix.judge import judge
 from autofix.search.attempt import run_attempt
 from autofix.search.candidate import Candidate
-from autofix.search.judge import judge
 from autofix.strategies import registry
 from autofix.training.fit import predict
 

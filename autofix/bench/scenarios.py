@@ -7,6 +7,7 @@ should say about it. ``autofix bench`` and the tests run these.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -105,8 +106,6 @@ def _mlp(k, d, out_units=1, out_activation="linear", hidden_activation="relu", w
 
 
 def _train(model, x, y, epochs, batch_size):
-    import time
-
     started = time.monotonic()
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
     return time.monotonic() - started

@@ -16,9 +16,9 @@ from autofix._backend import set_seed
 from autofix.diagnosis import data_checks, model_checks, training_checks
 from autofix.diagnosis.findings import DATA_PROBLEMS, Finding, codes
 from autofix.inputs.problem import Problem
+from autofix.judge import Judgement, judge, predicted_labels
 from autofix.model.anatomy import output_units
 from autofix.model.surgery import clone_keeping_frozen
-from autofix.search.judge import Judgement, judge, predicted_labels
 from autofix.training.fit import TrainLog, encode_targets, fit, predict
 
 PROBE_ROWS = 2048

@@ -8,8 +8,8 @@ import numpy as np
 
 from autofix.diagnosis.findings import Finding
 from autofix.inputs.task import Task, class_ids
+from autofix.judge import judge
 from autofix.model.anatomy import ID_LAYERS, SCALING_LAYERS
-from autofix.search.judge import judge
 
 SAMPLE_ROWS = 4000
 LEAK_MAX_FEATURES = 256

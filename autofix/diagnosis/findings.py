@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 
 import numpy as np
 
@@ -46,15 +47,15 @@ SHORT_OF_REFERENCE = 0.9
 DATA_PROBLEMS = frozenset({"constant_target", "target_leakage"})
 
 
-def _plain(value):
+def plain(value):
     """Evidence as strict-JSON-ready Python values: a number is a finite number or None
     (never NaN, inf, or a string standing in for one)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return plain(value.tolist())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
@@ -76,7 +77,7 @@ class Finding:
             raise ValueError(f"unknown finding code {self.code!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
-        self.evidence = _plain(self.evidence)
+        self.evidence = plain(self.evidence)
 
     def to_dict(self) -> dict:
         return {"code": self.code, "severity": self.severity, "message": self.message,
@@ -86,8 +87,6 @@ class Finding:
         return f"[{self.severity}] {self.code}: {self.message}"
 
     def _repr_html_(self) -> str:
-        from html import escape
-
         return (f"<b>{escape(self.code)}</b> <i>({escape(self.severity)})</i>: "
                 f"{escape(self.message)}")
 
@@ -101,7 +100,6 @@ class Findings(list):
 
 def html_table(findings: list[dict]) -> str:
     """Findings (report dicts) as an HTML table: severity, code, message."""
-    from html import escape
 
     rows = "".join(f"<tr><td>{escape(f['severity'])}</td><td><b>{escape(f['code'])}</b></td>"
                    f"<td>{escape(f['message'])}</td></tr>" for f in findings)

@@ -14,6 +14,7 @@ from autofix.inputs.task import (
     label_step,
     wanted_output,
 )
+from autofix.judge import judge
 from autofix.model.anatomy import (
     HEAVY_DROPOUT,
     activation_name,
@@ -25,7 +26,6 @@ from autofix.model.anatomy import (
     parameter_layers,
 )
 from autofix.model.surgery import RELU_LIKE, bottlenecks
-from autofix.search.judge import judge
 from autofix.training.fit import predict
 from autofix.training.training_setup import PROBABILISTIC_LOSSES, REGRESSION_LOSSES
 
@@ -185,7 +185,7 @@ def label_plan(task: Task, units: int, setup, model=None) -> dict | None:
         plan["label_map"] = {f"{classes[0]:g}": 0, f"{classes[1]:g}": 1}
     if units >= 2 and (loss in ROW_LOSSES or loss in BINARY_LOSSES and task.kind == "binary") \
             and (model is None or not loss_mismatch(model, task, setup)):
-    
+
         plan["problems"].append("ids_for_rows")
         plan["loss"] = default_loss(task, units)
     return plan if plan["problems"] else None
@@ -462,7 +462,7 @@ def frozen_layers(model, problem) -> list[Finding]:
     )]
 
 
-#: a heavy dropout rate (modelio.HEAVY_DROPOUT) is a warning when the model does not learn,
+#: a heavy dropout rate (anatomy.HEAVY_DROPOUT) is a warning when the model does not learn,
 #: and at or above this an error: most of what each layer passes on is dropped
 HEAVY_DROPOUT_ERROR = 0.75
 

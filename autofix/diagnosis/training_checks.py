@@ -9,7 +9,7 @@ import numpy as np
 
 from autofix.diagnosis.findings import Finding
 from autofix.inputs.task import Task, class_ids
-from autofix.search.judge import Judgement
+from autofix.judge import Judgement
 from autofix.training.fit import TrainLog
 
 

@@ -23,7 +23,7 @@ from autofix.inputs.problem import Problem, holdout_mode, split
 from autofix.inputs.task import infer_task
 from autofix.model import packing
 from autofix.model.anatomy import check_ids, output_activation, output_units
-from autofix.model.files import check_model, load_model
+from autofix.model.loading import check_model, load_model
 from autofix.options import check_count
 from autofix.search import streaming
 from autofix.training.training_setup import (

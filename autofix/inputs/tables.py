@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autofix.errors import InputError, brief
+from autofix.errors import InputError, brief, existing_file
+from autofix.inputs.file_kinds import file_kind
 
 #: how much of a text file the delimiter is sniffed from
 SNIFF_BYTES = 64 * 1024
@@ -192,9 +193,6 @@ def read_table(path: str | Path, target: str, features=None) -> Table:
     """Read a CSV/TSV or Parquet file's ``target`` column and ``features`` (a list, or a
     comma-separated string; default: every other numeric or boolean column) as training
     arrays. Raises :class:`InputError` with one line naming the file and the problem."""
-    from autofix.errors import existing_file
-    from autofix.inputs.data import file_kind
-
     existing_file(path, "a CSV or Parquet table")
     kind = file_kind(path)
     if kind not in ("csv", "parquet"):

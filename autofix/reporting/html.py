@@ -16,9 +16,9 @@ import numpy as np
 
 from autofix.errors import brief
 from autofix.inputs.task import Task, class_ids, infer_task
+from autofix.judge import predicted_labels
 from autofix.reporting.script_edits import as_text
 from autofix.reporting.terminal import finite, number, verdict_line
-from autofix.search.judge import predicted_labels
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -274,7 +274,7 @@ def _class_name(value) -> str:
 def class_counts(kind: str, y_val, predictions: dict) -> ClassCounts:
     """Per-class counts of the labels and of each series of predictions (``{name: array or
     None}``), the predicted class taken as the library judges it
-    (:func:`autofix.search.judge.predicted_labels`, labels by :func:`autofix.inputs.task.class_ids`)."""
+    (:func:`autofix.judge.predicted_labels`, labels by :func:`autofix.inputs.task.class_ids`)."""
     y = np.asarray(y_val)
     n = len(y)
     preds = {}

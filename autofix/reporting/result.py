@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autofix._version import __version__
-from autofix.diagnosis.findings import SHORT_OF_REFERENCE, Finding, _plain
+from autofix.diagnosis.findings import SHORT_OF_REFERENCE, Finding, plain
 from autofix.model import packing
-from autofix.model.files import save_model_atomic
 from autofix.reporting.script_edits import edits_for
 from autofix.reporting.terminal import html_summary
+from autofix.reporting.writing import save_model_atomic
 from autofix.search.engine import Target, best_attempt
 from autofix.training.fit import predict
 
@@ -64,8 +64,8 @@ class RepairResult:
         return 0 if self.status in ("repaired", "healthy") else 1
 
     def report(self) -> dict:
-        """The report dict of the contract."""
-        return _plain({
+        """The report as a dict: the JSON report of docs/report.md in the repository."""
+        return plain({
             "autofix_version": __version__,
             "status": self.status,
             "task": self.task,

@@ -7,13 +7,14 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold
 
-from autofix.diagnosis.findings import _plain
+from autofix.diagnosis.findings import plain
 from autofix.errors import AttemptFailed, brief, error_text
 from autofix.inputs.problem import Problem
 from autofix.inputs.task import class_ids
+from autofix.judge import Judgement, judge
 from autofix.search.candidate import Candidate, build
-from autofix.search.judge import Judgement, judge
 from autofix.training.fit import TrainLog, encode_targets, fit, predict
 from autofix.training.training_setup import TrainingSetup
 
@@ -61,7 +62,7 @@ class Attempt:
         return "degenerate" if self.degenerate else "healthy"
 
     def to_dict(self) -> dict:
-        return _plain({
+        return plain({
             "strategies": list(self.candidate.strategies),
             "params": self.params,
             "metric": self.metric,
@@ -202,7 +203,6 @@ FOLDS = 5
 
 def _folds(problem: Problem, y: np.ndarray):
     """Seeded (stratified, for classes) k-fold splits of every row."""
-    from sklearn.model_selection import KFold, StratifiedKFold
 
     if problem.task.kind in ("binary", "multiclass"):
         ids = class_ids(problem.task, y)

@@ -20,49 +20,12 @@ import dataclasses
 import re
 import time
 
-import numpy as np
-
 from autofix._backend import keras
 from autofix.diagnosis.findings import Finding
 from autofix.errors import InputError
-from autofix.inputs import named_arrays
+from autofix.inputs.named_arrays import output_arrays, output_names
 from autofix.model.surgery import compiled_like
 from autofix.reporting.result import RepairResult
-
-
-def output_names(model) -> list[str]:
-    """The model's output names, in order (the names its ``fit`` takes targets by)."""
-    return list(model.output_names)
-
-
-def output_arrays(model, y, what: str = "y") -> list[np.ndarray]:
-    """``y`` as one array per output, in order: a dict by output name (or ``y_<name>``),
-    or a list/tuple in the model's output order."""
-    names = output_names(model)
-    if isinstance(y, dict):
-        named_arrays.warn_unread(y, names, what, "no output of the model gives")
-        found = {name: named_arrays.key_of(y, name, what) for name in names}
-        if missing := [name for name, key in found.items() if key is None]:
-            raise InputError(f"{what} has no array for the model's output {missing[0]!r} (it "
-                             f"holds {', '.join(map(repr, y)) or 'nothing'}; the model's outputs: "
-                             f"{', '.join(map(repr, names))})")
-        return [np.asarray(y[found[name]]) for name in names]
-    if isinstance(y, (list, tuple)) and len(y) and all(hasattr(a, "shape") for a in y):
-        if isinstance(model.output, dict):
-            raise InputError(f"the model's outputs are a dict ({', '.join(map(repr, names))}); "
-                             f"give {what} as a dict by output name (a list would be read in "
-                             "that order, which is not necessarily yours)")
-        if len(y) != len(names):
-            raise InputError(f"{what} holds {len(y)} arrays but the model has {len(names)} "
-                             f"outputs ({', '.join(map(repr, names))})")
-        return [np.asarray(a) for a in y]
-    raise InputError(f"the model has {len(names)} outputs ({', '.join(map(repr, names))}); give "
-                     f"{what} as a dict of arrays by output name (in a .npz: y_<name>)")
-
-
-def unread_targets(model, y: dict, what: str = "y") -> list[str]:
-    """The keys of ``y`` that name no output of the model."""
-    return named_arrays.unread(y, output_names(model), what)
 
 
 def _loss_of(model, index: int, name: str):

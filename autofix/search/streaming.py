@@ -25,9 +25,9 @@ import numpy as np
 from autofix import interrupts
 from autofix._backend import keras, set_seed, tf
 from autofix.inputs import datasets
+from autofix.judge import judge
 from autofix.search.attempt import Attempt, _targets, deployed, sample_weights
 from autofix.search.candidate import Candidate, build
-from autofix.search.judge import judge
 from autofix.training.fit import predict
 from autofix.training.train_log import TrainLog
 

@@ -16,8 +16,8 @@ import time
 import keras_tuner as kt
 
 from autofix.inputs.problem import split
+from autofix.judge import judge
 from autofix.search.candidate import build
-from autofix.search.judge import judge
 from autofix.search.tuning import DirectTuner, SeededRandomSearchOracle
 from autofix.strategies import registry
 from autofix.strategies.adjust_learning_rate import measured_learning_rate

@@ -1,4 +1,5 @@
-"""What one training run did: the record every training path fills in."""
+"""What one training run did (the record every training path fills in), and the symptoms
+checked while it runs: constant predictions, a flat loss, a stuck candidate."""
 
 from __future__ import annotations
 
@@ -98,8 +99,9 @@ def spread(pred: np.ndarray) -> float:
 def constant(pred: np.ndarray) -> bool:
     """Whether predictions are (near-)constant over the rows: they vary by less than
     :data:`CONSTANT_SPREAD` of their size (1 for predictions smaller than 1). The one test
-    behind a candidate stuck in training (:class:`StuckCheck`) and a user's fit collapsing
-    (:class:`autofix.callbacks.DegenerationMonitor`)."""
+    during training, behind a candidate stuck (:class:`StuckCheck`) and a user's fit
+    collapsing (:class:`autofix.callbacks.DegenerationMonitor`). A trained model is judged
+    otherwise: by :func:`autofix.judge.judge`, its spread against the targets' own."""
     pred = np.asarray(pred, dtype="float64")
     size = float(np.abs(pred).mean()) if pred.size else 0.0
     return spread(pred) <= CONSTANT_SPREAD * max(size, 1.0)

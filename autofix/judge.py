@@ -1,4 +1,5 @@
-"""Judge predictions against the constant baseline (the contract's "degenerate predictions")."""
+"""Judge predictions against the constant baseline: what the report calls degenerate
+predictions, and every model's metric (the given model's, the rerun's, each candidate's)."""
 
 from __future__ import annotations
 

@@ -1,18 +1,17 @@
-"""Load and save Keras models safely; check that a model is one autofix can work on."""
+"""Load Keras models safely (safe mode, Keras 2 files recompiled), and check that a model is one
+autofix can work on."""
 
 from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 from autofix._backend import keras
 from autofix.errors import InputError, brief, error_text, existing_file
-from autofix.inputs.data import DATA_KINDS, KIND_WORDS, file_kind
+from autofix.inputs.file_kinds import DATA_KINDS, KIND_WORDS, file_kind
 from autofix.model.packing import layout_of
 from autofix.model.surgery import compiled_like
 from autofix.training.training_setup import LOSS_ALIASES, canonical_loss
@@ -281,36 +280,3 @@ def functional_view(model, *, source: str | None = None):
         raise InputError(f"the subclassed model {type(model).__name__} cannot be called on a "
                          f"symbolic input ({error_text(err)})", path=source) from None
     return compiled_like(view, model)
-
-
-def _umask_mode() -> int:
-    """The mode a plain ``open(path, "w")`` would give a new file (0o666 less the umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic(path: str | Path, suffix: str, write) -> Path:
-    """Write through ``write(tmp_path)`` to a temporary file beside ``path``, give it the
-    mode the user's umask asks for (mkstemp's is 0600), then rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def save_model_atomic(model, path: str | Path) -> Path:
-    """Save ``model`` to ``path`` atomically (temporary file, then rename)."""
-    return _atomic(path, ".keras", model.save)
-
-
-def write_text_atomic(text: str, path: str | Path) -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file, then rename)."""
-    return _atomic(path, ".tmp", lambda tmp: Path(tmp).write_text(text))
