@@ -423,6 +423,11 @@ def _f(v, digits=2):
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+
+def _section(title: str, *text: str) -> list[str]:
+    """A markdown section of RESULTS.md: a blank line, its heading, a blank line, its text."""
+    return ["", f"## {title}", "", *text]
+
 def markdown(results: dict, command: str) -> str:
     rows = results["scenarios"]
     lines = ["# autofix benchmark", "", f"Command: `{command}` ({results['when']}, "
@@ -470,50 +475,52 @@ def markdown(results: dict, command: str) -> str:
                   + (f"; median time-to-same-metric / autofix time where it matched: "
                      f"{statistics.median(speed):.2f}." if speed else ".")]
     d = results["diagnosis"]
-    lines += ["", "## Diagnosis alone", "",
-              f"`autofix.diagnose` on {d['rows']:,} rows x {d['features']} features: median "
-              f"{d['seconds']:.2f} s over {len(d['all_seconds'])} runs (after imports); findings: "
-              f"{', '.join(d['findings'])}."]
-    lines += ["", "## Scale (unnormalized_inputs, 5 epochs)", "",
-              "| rows | plain fit s | diagnosis s | repair s | repair / fit | status |", "|---|---|---|---|---|---|"]
+    lines += _section("Diagnosis alone",
+                      f"`autofix.diagnose` on {d['rows']:,} rows x {d['features']} features: median "
+                      f"{d['seconds']:.2f} s over {len(d['all_seconds'])} runs (after imports); findings: "
+                      f"{', '.join(d['findings'])}.")
+    lines += _section("Scale (unnormalized_inputs, 5 epochs)",
+                      "| rows | plain fit s | diagnosis s | repair s | repair / fit | status |",
+                      "|---|---|---|---|---|---|")
     lines += [f"| {s['rows']:,} | {_f(s['fit_seconds'])} | {_f(s['diagnosis_seconds'])} | "
               f"{_f(s['repair_seconds'])} | {_f(s['ratio'])} | {s['status']} |" for s in results["scale"]]
     if results.get("memory"):
         m = results["memory"]
-        lines += ["", "## Memory", "",
-                  f"Peak RSS, `{m['scenario']}` ({m['rows']} rows): a process that loads the model "
-                  f"and data and runs one plain fit: {m['plain_fit_mib']} MiB; `autofix repair`: "
-                  f"{m['repair_mib']} MiB; ratio {m['ratio']:.2f}."]
-    lines += ["", "## CLI start", "", f"`autofix --help`: {results['cli_start']['seconds']:.2f} s "
-              "(median of 5; TensorFlow is not imported)."]
+        lines += _section("Memory",
+                          f"Peak RSS, `{m['scenario']}` ({m['rows']} rows): a process that loads the model "
+                          f"and data and runs one plain fit: {m['plain_fit_mib']} MiB; `autofix repair`: "
+                          f"{m['repair_mib']} MiB; ratio {m['ratio']:.2f}.")
+    lines += _section("CLI start",
+                      f"`autofix --help`: {results['cli_start']['seconds']:.2f} s "
+                      "(median of 5; TensorFlow is not imported).")
     if results.get("monitor"):
         m = results["monitor"]
-        lines += ["", "## Online monitor", "",
-                  f"`DegenerationMonitor` on a plain fit ({m['rows']} rows, {m['epochs']} epochs): "
-                  f"{m['plain_seconds']:.2f} s without, {m['monitored_seconds']:.2f} s with: overhead "
-                  f"{100 * m['overhead']:.1f} %."]
+        lines += _section("Online monitor",
+                          f"`DegenerationMonitor` on a plain fit ({m['rows']} rows, {m['epochs']} epochs): "
+                          f"{m['plain_seconds']:.2f} s without, {m['monitored_seconds']:.2f} s with: overhead "
+                          f"{100 * m['overhead']:.1f} %.")
     if results.get("distributed"):
         d = results["distributed"]
-        lines += ["", "## Distributed (keras-tuner chief + workers)", "",
-                  f"`autofix repair` on `{d['scenario']}`, whole processes: one process "
-                  f"{d['single_process_seconds']:.1f} s; a chief and two workers on 127.0.0.1 "
-                  f"{d['chief_two_workers_seconds']:.1f} s (exit codes {d['exit_codes']}; "
-                  f"{d['note']})."]
+        lines += _section("Distributed (keras-tuner chief + workers)",
+                          f"`autofix repair` on `{d['scenario']}`, whole processes: one process "
+                          f"{d['single_process_seconds']:.1f} s; a chief and two workers on 127.0.0.1 "
+                          f"{d['chief_two_workers_seconds']:.1f} s (exit codes {d['exit_codes']}; "
+                          f"{d['note']}).")
     if results.get("throughput"):
         rows_on = [r for r in results["throughput"] if r["compiled"]]
         rows_off = {r["scenario"]: r for r in results["throughput"] if not r["compiled"]}
-        lines += ["", "## Candidate throughput", "",
-                  f"Trainings of the user's model (its epochs and batch size; "
-                  f"{results['throughput'][0]['trials']} trials at its learning rate x 1/3, 1, 3 "
-                  "in turn, seed i for trial i, as a search's trials; no trace "
-                  "reused from earlier work) completed in the time of one plain `model.fit` of it. "
-                  "`first`: the first training (it pays for the trace); `later`: the median of "
-                  "the others. Stacked: the same trials as stacked copies in one program, its "
-                  "trace included (the repair's own searches do not train this way yet). Off: "
-                  "Keras' fit on a cached pipeline (the path before compiled training).", "",
-                  "| scenario | epochs | plain fit s | first s | later s | per plain fit "
-                  "| later per plain fit | stacked s | stacked per plain fit "
-                  "| off: per plain fit |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += _section("Candidate throughput",
+                          f"Trainings of the user's model (its epochs and batch size; "
+                          f"{results['throughput'][0]['trials']} trials at its learning rate x 1/3, 1, 3 "
+                          "in turn, seed i for trial i, as a search's trials; no trace "
+                          "reused from earlier work) completed in the time of one plain `model.fit` of it. "
+                          "`first`: the first training (it pays for the trace); `later`: the median of "
+                          "the others. Stacked: the same trials as stacked copies in one program, its "
+                          "trace included (the repair's own searches do not train this way yet). Off: "
+                          "Keras' fit on a cached pipeline (the path before compiled training).", "",
+                          "| scenario | epochs | plain fit s | first s | later s | per plain fit "
+                          "| later per plain fit | stacked s | stacked per plain fit "
+                          "| off: per plain fit |", "|---|---|---|---|---|---|---|---|---|---|")
         for r in rows_on:
             off = rows_off.get(r["scenario"], {})
             lines.append(f"| {r['scenario']} | {r['epochs']} | {r['plain_fit_seconds']} | "
@@ -539,33 +546,33 @@ def markdown(results: dict, command: str) -> str:
 
         rows = results["xla"]
         agree = sum(r["xla_pays"] == r["autofix_uses_xla"] for r in rows)
-        lines += ["", "## XLA per kind of model", "",
-                  f"Each step compiled by XLA or not, in autofix's loop ({ROWS} rows, batch "
-                  f"{BATCH}, {EPOCHS} epochs): `first` is the first call (trace, and XLA's "
-                  "compiling), `run` a second call. autofix compiles the steps of models with "
-                  "a recurrent layer by XLA (a choice fixed by the model, so that a seed gives "
-                  "the same weights on every run).", "", *xla_markdown(rows), "",
-                  f"autofix's choice matches the faster way to train a candidate of "
-                  f"{CANDIDATE_EPOCHS} epochs for {agree} of {len(rows)} models."]
+        lines += _section("XLA per kind of model",
+                          f"Each step compiled by XLA or not, in autofix's loop ({ROWS} rows, batch "
+                          f"{BATCH}, {EPOCHS} epochs): `first` is the first call (trace, and XLA's "
+                          "compiling), `run` a second call. autofix compiles the steps of models with "
+                          "a recurrent layer by XLA (a choice fixed by the model, so that a seed gives "
+                          "the same weights on every run).", "", *xla_markdown(rows), "",
+                          f"autofix's choice matches the faster way to train a candidate of "
+                          f"{CANDIDATE_EPOCHS} epochs for {agree} of {len(rows)} models.")
     if results.get("end_to_end"):
         e2e = results["end_to_end"]
-        lines += ["", "## End to end, whole processes", "",
-                  "`autofix repair model.keras data.npz --epochs E --batch-size B --quiet` vs "
-                  "`python train.py` (import Keras, load the model and data, one plain fit with "
-                  "the same epochs and batch size).", "",
-                  "| scenario | python train.py s | autofix repair s | ratio | exit |",
-                  "|---|---|---|---|---|"]
+        lines += _section("End to end, whole processes",
+                          "`autofix repair model.keras data.npz --epochs E --batch-size B --quiet` vs "
+                          "`python train.py` (import Keras, load the model and data, one plain fit with "
+                          "the same epochs and batch size).", "",
+                          "| scenario | python train.py s | autofix repair s | ratio | exit |",
+                          "|---|---|---|---|---|")
         lines += [f"| {r['scenario']} | {r['train_py_seconds']} | {r['repair_seconds']} | "
                   f"{r['ratio']:.2f} | {r['exit_code']} |" for r in e2e]
         ratios = [r["ratio"] for r in e2e]
         lines += ["", f"Ratio median {statistics.median(ratios):.2f}, worst {max(ratios):.2f}."]
     if results.get("imports"):
-        lines += ["", "## Import cost (fresh process, median of 3)", "",
-                  "| what | seconds |", "|---|---|"]
+        lines += _section("Import cost (fresh process, median of 3)",
+                          "| what | seconds |", "|---|---|")
         lines += [f"| {label} | {v} |" for label, v in results["imports"].items()]
     if results.get("speedups"):
-        lines += ["", "## Speed-ups, each switched off and on", "",
-                  "| speed-up | off s | on s | factor |", "|---|---|---|---|"]
+        lines += _section("Speed-ups, each switched off and on",
+                          "| speed-up | off s | on s | factor |", "|---|---|---|---|")
         lines += [f"| {s['speedup']} | {s['off_seconds']} | {s['on_seconds']} | {s['factor']} |"
                   for s in results["speedups"]]
         lines += ["", f"(total repair time over: {', '.join(results['speedups'][0]['scenarios'])})"]

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import autofix
 from autofix.cli import app
-from autofix.diagnosis.findings import _plain
+from autofix.diagnosis.findings import plain
 from autofix.diagnosis.training_checks import _oscillates
 from autofix.training.fit import error_text
 
@@ -72,7 +72,7 @@ def _nan_model(x):
 
 
 def test_plain_numbers_are_numbers_or_null():
-    assert _plain({"a": float("nan"), "b": [np.float32("inf"), 1.5], "c": np.float64(2)}) == \
+    assert plain({"a": float("nan"), "b": [np.float32("inf"), 1.5], "c": np.float64(2)}) == \
         {"a": None, "b": [None, 1.5], "c": 2.0}
 
 

@@ -30,6 +30,7 @@ PROBE_ROWS = 2048
 #: then beat it, or it is left as it is
 UNDERPERFORMING = 0.75
 
+
 @dataclass
 class Diagnosis:
     """What the checks found. Built in two phases: :func:`static_diagnosis` (data, model,

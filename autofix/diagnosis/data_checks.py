@@ -349,7 +349,6 @@ def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0, *,
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
     from threadpoolctl import threadpool_limits
 
-
     if task.kind == "multilabel":
         return {}
     n = min(len(x), 2000)

@@ -5,6 +5,7 @@ never changes."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -158,24 +159,18 @@ def output_size(layer) -> int | None:
         shape = layer.output.shape
     except Exception:  # noqa: BLE001 - a shared layer has several outputs
         return None
-    dims = list(shape[1:])
-    if any(d is None for d in dims):
-        return None
-    size = 1
-    for d in dims:
-        size *= int(d)
-    return size
+    return _row_size(shape)
 
 
 def input_size(model) -> int | None:
     """Values per row in the model's input."""
-    dims = list(model.inputs[0].shape[1:])
-    if any(d is None for d in dims):
-        return None
-    size = 1
-    for d in dims:
-        size *= int(d)
-    return size
+    return _row_size(model.inputs[0].shape)
+
+
+def _row_size(shape) -> int | None:
+    """The product of a batch shape's non-batch dimensions; None when one is unknown."""
+    dims = list(shape[1:])
+    return None if any(d is None for d in dims) else math.prod(int(d) for d in dims)
 
 
 def producer(tensor):
