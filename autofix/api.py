@@ -139,10 +139,7 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
             notify("diagnosis_start", None)
             diagnosis = static_diagnosis(problem)
             interrupts.check()
-            # the rerun is needed to confirm a model that looks healthy, and to find a cause
-            # the cheap checks did not
-            if thorough or chief or not diagnosis.data_problem and (
-                    not diagnosis.given.degenerate or not diagnosis.explained):
+            if thorough or chief or diagnosis.wants_rerun:
                 add_rerun(problem, diagnosis)
             interrupts.check()
             diagnosis.complete = True

@@ -76,6 +76,13 @@ class Diagnosis:
                    for f in self.static)
 
     @property
+    def wants_rerun(self) -> bool:
+        """Whether the cheap evidence calls for rerunning the user's training: to confirm a
+        model that looks healthy, and to find a cause the cheap checks did not (a data
+        problem ends the diagnosis: no model change can fix it)."""
+        return not self.data_problem and (not self.given.degenerate or not self.explained)
+
+    @property
     def underperforming(self) -> bool:
         """The given model gains less than :data:`UNDERPERFORMING` of what a quick
         scikit-learn model gains over the constant baseline."""
