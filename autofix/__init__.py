@@ -8,9 +8,9 @@ Importing the package is cheap (TensorFlow and even NumPy load on first use), so
 ``autofix`` command can take over Ctrl-C before anything slow starts.
 """
 
-from autofix._tf import _silence
+from autofix._quiet import silence
 
-_silence()  # before anything imports TensorFlow: its log lines never reach the user
+silence()  # before anything imports TensorFlow: its log lines never reach the user
 
 from autofix._version import __version__  # noqa: E402
 from autofix.errors import AttemptFailed, AutofixError, InputError  # noqa: E402

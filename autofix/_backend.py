@@ -10,9 +10,9 @@ import random
 
 import numpy as np
 
-from autofix._tf import _silence
+from autofix._quiet import silence
 
-_silence()
+silence()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from autofix import interrupts
-from autofix.diagnosis import (
+from autofix.diagnosis.diagnose import (
     PROBE_ROWS,
     Diagnosis,
     add_rerun,
@@ -25,7 +25,7 @@ from autofix.interrupts import deferred_interrupts
 from autofix.options import check_budget
 from autofix.reporting.progress import default_progress
 from autofix.reporting.result import RepairResult, assemble
-from autofix.search import distributed, outputs, streaming
+from autofix.search import distributed, multi_output, streaming
 from autofix.search.attempt import Attempt
 from autofix.search.engine import (
     MAX_BUDGET,
@@ -72,8 +72,9 @@ def diagnosis_result(model, x, y=None, *, validation_data=None, task="auto", see
     started = time.monotonic()
     model = as_model(model, unsafe, custom_objects)
     if len(model.outputs) > 1:  # each output diagnosed as a model of its own
-        return outputs.repair_each(diagnosis_result, model, x, y, validation_data=validation_data,
-                                   task=task, seed=seed, epochs=epochs, batch_size=batch_size)
+        return multi_output.repair_each(diagnosis_result, model, x, y,
+                                        validation_data=validation_data, task=task, seed=seed,
+                                        epochs=epochs, batch_size=batch_size)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                          epochs=epochs, batch_size=batch_size)
     with deferred_interrupts():
@@ -105,11 +106,8 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
     """
     started = time.monotonic()
 
-    role = distributed.role()
+    role = distributed.checked_role(workdir)
     chief = role == "chief"
-    if role is not None and workdir is None:
-        raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
-                         "folder every machine shares")
     budget = check_budget(budget)
     usable = usable_strategies(strategies)
     model = as_model(model, unsafe, custom_objects)
@@ -117,10 +115,11 @@ def repair(model, x, y=None, validation_data=None, budget=None, seed=0, task="au
         if role is not None:
             raise InputError("distributed mode repairs models of one output; this one has "
                              f"{len(model.outputs)}: repair it in one process")
-        return outputs.repair_each(repair, model, x, y, validation_data=validation_data,
-                                   budget=budget, seed=seed, task=task, strategies=strategies,
-                                   epochs=epochs, batch_size=batch_size, progress=progress,
-                                   thorough=thorough)
+        return multi_output.repair_each(repair, model, x, y, validation_data=validation_data,
+                                        budget=budget, seed=seed, task=task,
+                                        strategies=strategies, epochs=epochs,
+                                        batch_size=batch_size, progress=progress,
+                                        thorough=thorough)
     problem, _ = prepare(model, x, y, validation_data=validation_data, task=task, seed=seed,
                          epochs=epochs, batch_size=batch_size)
     clock = Budget(started, None if budget is None else float(budget), given=budget is not None)

@@ -268,11 +268,9 @@ def repair(
                 from autofix.strategies import usable
 
                 usable(strategies)
-            from autofix.search.distributed import role
+            from autofix.search.distributed import checked_role
 
-            if role() is not None and workdir is None:
-                raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
-                                 "folder every machine shares")
+            role = checked_role(workdir)
             if workdir is not None:
                 workdir.mkdir(parents=True, exist_ok=True)
             keras_model, dataset = _load(model, data, unsafe_load, target, features, imports)
@@ -280,7 +278,7 @@ def repair(
             from autofix.api import repair as run_repair
             from autofix.api import work
 
-            if role() == "worker":
+            if role == "worker":
                 with _about(data):
                     count = work(keras_model, dataset.x, dataset.y, workdir=workdir,
                                  validation_data=dataset.validation_data, seed=seed, task=task,

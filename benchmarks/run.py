@@ -128,7 +128,7 @@ def diagnosis_time(rows: int = 10_000, features: int = 20, repeats: int = 3) -> 
 def scale(sizes, scenario: str = "unnormalized_inputs", epochs: int = 5) -> list[dict]:
     import autofix
     from autofix.bench.scenarios import make_case
-    from autofix.diagnosis import diagnose_problem
+    from autofix.diagnosis.diagnose import diagnose_problem
     from autofix.inputs.preparation import prepare
 
     out = []
@@ -245,7 +245,7 @@ def throughput(names, rows: int = 1000, trials: int = TRIALS, compiled: bool = T
     from autofix._backend import keras
     from autofix.bench.runs import split_problem
     from autofix.bench.scenarios import make_case
-    from autofix.diagnosis import original_targets
+    from autofix.diagnosis.diagnose import original_targets
     from autofix.training import compiled as compiled_training
     from autofix.training.fit import fit, switched
     from autofix.training.stacked import StackedProgram, fit_stacked, stackable

@@ -30,7 +30,7 @@ def case():
 @pytest.fixture(scope="session")
 def diagnosed(case):
     """(problem, diagnosis) for a scenario, cached."""
-    from autofix.diagnosis import diagnose_problem
+    from autofix.diagnosis.diagnose import diagnose_problem
     from autofix.inputs.preparation import prepare
 
     cache = {}

@@ -99,8 +99,9 @@ def test_strategies_lists_every_registered_strategy():
     assert all(line.split()[0] in registry() for line in lines)
 
 
-def test_help_does_not_import_tensorflow():
-    code = ("import sys\nfrom autofix.cli import app\n"
+def test_help_and_the_finding_codes_do_not_import_tensorflow():
+    code = ("import sys\nfrom autofix.cli import app\nimport autofix\n"
+            "autofix.Finding, autofix.CODES  # the finding codes are light too\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

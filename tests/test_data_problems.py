@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import autofix
-from autofix.diagnosis import Diagnosis, data_checks
+from autofix.diagnosis import data_checks
+from autofix.diagnosis.diagnose import Diagnosis
 from autofix.diagnosis.findings import Finding
 from autofix.errors import InputError
 from autofix.inputs.preparation import prepare

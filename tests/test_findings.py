@@ -132,7 +132,7 @@ def _trained(layers, x, y, *, epochs=30, freeze=(), loss="mse"):
 
 
 def _static(model, x, y, epochs=30):
-    from autofix.diagnosis import static_diagnosis
+    from autofix.diagnosis.diagnose import static_diagnosis
     from autofix.inputs.preparation import prepare
 
     problem, _ = prepare(model, x, y, epochs=epochs)
@@ -250,7 +250,7 @@ def test_heavy_dropout_names_recurrent_dropout_too():
 
 
 def test_underperforming_weights_fires_when_the_setup_retrained_does_far_better():
-    from autofix.diagnosis import Diagnosis
+    from autofix.diagnosis.diagnose import Diagnosis
     from autofix.judge import Judgement
 
     def verdict(metric):

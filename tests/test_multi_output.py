@@ -16,7 +16,7 @@ from autofix.cli import app
 from autofix.errors import InputError
 from autofix.inputs.named_arrays import output_arrays
 from autofix.reporting.terminal import verdict_line
-from autofix.search.outputs import combined_model, output_view
+from autofix.search.multi_output import combined_model, output_view
 
 runner = CliRunner()
 

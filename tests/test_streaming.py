@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 
 import autofix
 from autofix.inputs import datasets
-from autofix.search.streaming import _keeps, held_out
+from autofix.inputs.datasets import held_out, training_rows
 
 SCALES = np.array([1, 10, 100, 1000, 10000])
 
@@ -27,7 +27,7 @@ def test_the_held_out_rows_are_the_same_in_the_sample_and_in_a_shuffled_stream()
     mask = held_out(x, seed=0)
     assert 0.15 < mask.mean() < 0.25
     stream = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(3000, seed=1)
-    kept = {row.tobytes() for row, _ in stream.filter(_keeps(5, 0)).as_numpy_iterator()}
+    kept = {row.tobytes() for row, _ in stream.filter(training_rows(5, 0)).as_numpy_iterator()}
     assert kept == {row.tobytes() for row in x[~mask]}  # none held out trains, none lost
     assert not np.array_equal(mask, held_out(x, seed=1))  # the seed picks other rows
 

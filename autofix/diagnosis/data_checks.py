@@ -5,6 +5,16 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from autofix.diagnosis.findings import Finding
 from autofix.inputs.task import Task, class_ids
@@ -306,15 +316,6 @@ def _reference_models(task: Task, seed: int) -> dict:
     the reference sees, scikit-learn's advice; measured here up to twice as fast as Adam and
     higher on 28 of the 31 scenarios, equal on 3), on standardized features where it matters;
     whichever scores higher stands for what the data allows."""
-    from sklearn.ensemble import (
-        HistGradientBoostingClassifier,
-        HistGradientBoostingRegressor,
-    )
-    from sklearn.linear_model import LogisticRegression, RidgeCV
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     network = {"hidden_layer_sizes": (64, 64), "solver": "lbfgs", "max_iter": 200,
                "random_state": seed}
     if task.kind == "regression":
@@ -346,9 +347,6 @@ def reference_signal(task: Task, x, y, x_val, y_val, seed: int = 0, *,
     a small neural network): evidence of whether y is learnable from x, and the target a repair aims at.
     ``folds``: too few rows to hold some out; ``x``/``y`` are every row and the score is
     out of fold (5-fold cross-validation)."""
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
-    from threadpoolctl import threadpool_limits
-
     if task.kind == "multilabel":
         return {}
     n = min(len(x), 2000)

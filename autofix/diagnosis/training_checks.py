@@ -10,7 +10,7 @@ import numpy as np
 from autofix.diagnosis.findings import Finding
 from autofix.inputs.task import Task, class_ids
 from autofix.judge import Judgement
-from autofix.training.fit import TrainLog
+from autofix.training.train_log import TrainLog
 
 
 def _trajectory(log: TrainLog) -> list[float]:
@@ -148,7 +148,7 @@ def degenerate_predictions(given: Judgement, rerun: Judgement | None, metric: st
 def underperforming_weights(given: Judgement, rerun: Judgement, metric: str,
                             reference: dict) -> list[Finding]:
     """The given weights fall well short while the user's own setup, retrained from fresh
-    weights, does not (see :attr:`autofix.diagnosis.Diagnosis.weights_behind`)."""
+    weights, does not (see :attr:`autofix.diagnosis.diagnose.Diagnosis.weights_behind`)."""
     return [Finding(
         "underperforming_weights", "error",
         f"the model as given reaches {metric} {given.metric:.3f}, but its own setup retrained "

@@ -218,3 +218,42 @@ def image_folder(path: str | Path, input_shape: tuple, *, max_rows: int = MAX_RO
     if len(x) >= max_rows:  # cut at the cap: the note that says so
         notes.append(note)
     return x.astype("float32"), y, notes
+
+
+# -- a stream larger than the sample: which of its rows are held out ---------------------
+
+#: one row in this many is held out to judge candidates
+HOLD_OUT_EVERY = 5
+
+
+def _coefficients(width: int, seed: int) -> np.ndarray:
+    return (np.arange(width, dtype="int64") * 2654435761 + 97 + 7919 * seed) % (2 ** 31)
+
+
+def held_out(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Which rows of ``x`` are held out: one in :data:`HOLD_OUT_EVERY`, by a hash of the
+    row's float32 values (the same hash :func:`training_rows` computes in TensorFlow)."""
+    n = len(x)
+    bits = np.ascontiguousarray(x.reshape(n, -1).astype("float32")).view("int32").astype("int64")
+    with np.errstate(over="ignore"):
+        hashed = (bits * _coefficients(bits.shape[1], seed)).sum(axis=1)
+    return hashed % HOLD_OUT_EVERY == 0
+
+
+def training_rows(width: int, seed: int):
+    """A ``tf.data`` filter: True for a row that trains (not held out by :func:`held_out`)."""
+    coefficients = tf.constant(_coefficients(width, seed))
+
+    def keep(x, y):
+        bits = tf.bitcast(tf.reshape(tf.cast(x, tf.float32), [-1]), tf.int32)
+        hashed = tf.reduce_sum(tf.cast(bits, tf.int64) * coefficients)
+        return tf.math.floormod(hashed, HOLD_OUT_EVERY) != 0
+
+    return keep
+
+
+def streamable(data, x, y) -> bool:
+    """Whether ``data`` (as given, holding more rows than the sample read from it) can be
+    read again to its end, batch by batch: a dataset of one input array and one target
+    array, of known length."""
+    return finite(data) and isinstance(x, np.ndarray) and isinstance(y, np.ndarray)

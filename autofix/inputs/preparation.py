@@ -25,7 +25,6 @@ from autofix.model import packing
 from autofix.model.anatomy import check_ids, output_activation, output_units
 from autofix.model.loading import check_model, load_model
 from autofix.options import check_count
-from autofix.search import streaming
 from autofix.training.training_setup import (
     PROBABILISTIC_LOSSES,
     REGRESSION_LOSSES,
@@ -128,11 +127,11 @@ def prepare(model, x, y, *, validation_data=None, task="auto", seed=0, epochs=50
                            output_activation=output_activation(model)[1])
     setup = setup_from_model(model, task_info, epochs=int(epochs), batch_size=int(batch_size))
     holdout = holdout_mode(len(x), validation_given=x_val is not None)
-    stream = given_x if sample.cut and streaming.streamable(given_x, x, y) else None
+    stream = given_x if sample.cut and datasets.streamable(given_x, x, y) else None
     if stream is not None:
         holdout = "split"
     if stream is not None and x_val is None:  # rows held out of the sample and the stream
-        held = streaming.held_out(x, int(seed))
+        held = datasets.held_out(x, int(seed))
         x, x_val, y, y_val = x[~held], x[held], y[~held], y[held]
     elif holdout == "none":  # too few rows to hold any out: judged on the rows it trains on
         x_val, y_val = x, y

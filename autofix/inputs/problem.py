@@ -30,7 +30,7 @@ class Problem:
     early_findings: list = field(default_factory=list)
     #: the repair's listener (``notify(event, payload)``), when someone listens
     notify: object = None
-    #: the user's setup retrained by the diagnosis (:class:`autofix.diagnosis.Rerun`)
+    #: the user's setup retrained by the diagnosis (:class:`autofix.diagnosis.diagnose.Rerun`)
     rerun: object = None
     #: measurements strategies reuse between candidates (a range test's learning rate, the
     #: tuner's choice, a probe's verdict), keyed by what they depend on

@@ -250,7 +250,7 @@ def check_model(model, *, source: str | None = None):
     model (several inputs included: see :mod:`autofix.model.packing`), a Functional view of a
     built subclassed model (see :func:`functional_view`), or one :class:`InputError` line
     (not built, an input among several that cannot be packed). A model of several outputs
-    is repaired one output at a time (see :mod:`autofix.search.outputs`)."""
+    is repaired one output at a time (see :mod:`autofix.search.multi_output`)."""
     if not getattr(model, "built", False):
         raise InputError("the model is not built: give it an input shape (keras.Input(shape=...) "
                          "as its first layer, model.build((None, features)), or call it once on "

@@ -7,6 +7,7 @@ from html import escape
 
 import numpy as np
 from rich.console import Console
+from rich.panel import Panel
 from rich.table import Table
 
 from autofix.diagnosis.findings import DATA_PROBLEMS, SHORT_OF_REFERENCE, html_table
@@ -135,8 +136,6 @@ def print_report(report: dict, console: Console | None = None) -> None:
     if not console.is_terminal:
         console.print(f"[bold {style}]{verdict_line(report)}[/]", highlight=False)
     else:
-        from rich.panel import Panel
-
         console.print(Panel(verdict_line(report), title=title, border_style=style, expand=False),
                       highlight=False)
     print_edits(report, console, "The same repair in your own script (x_train, y_train: your "

@@ -15,7 +15,8 @@ from autofix.inputs.problem import Problem
 from autofix.inputs.task import class_ids
 from autofix.judge import Judgement, judge
 from autofix.search.candidate import Candidate, build
-from autofix.training.fit import TrainLog, encode_targets, fit, predict
+from autofix.training.fit import encode_targets, fit, predict
+from autofix.training.train_log import TrainLog
 from autofix.training.training_setup import TrainingSetup
 
 
@@ -139,7 +140,7 @@ def run_attempt(candidate: Candidate, problem: Problem, registry, *,
     return attempt
 
 
-def _targets(task, draft, y: np.ndarray) -> np.ndarray:
+def candidate_targets(task, draft, y: np.ndarray) -> np.ndarray:
     return encode_targets(task, draft.setup, draft.training_targets(y), draft.output_units)
 
 
@@ -168,9 +169,9 @@ def train_and_judge(candidate: Candidate, draft, problem: Problem, *, model=None
         x_fit, y_fit, held = problem.x, problem.y, None
         if rows is not None:
             x_fit, y_fit, x_stop, y_stop = rows
-            held = (x_stop, _targets(task, draft, y_stop))
-        log = fit(model, draft.setup, x_fit, _targets(task, draft, y_fit), seed=problem.seed,
-                  sample_weight=sample_weights(draft, problem.task, y_fit), deadline=deadline,
+            held = (x_stop, candidate_targets(task, draft, y_stop))
+        log = fit(model, draft.setup, x_fit, candidate_targets(task, draft, y_fit),
+                  seed=problem.seed, sample_weight=sample_weights(draft, problem.task, y_fit), deadline=deadline,
                   extra_callbacks=draft.callbacks, on_epoch=_epoch_events(problem), validation=held)
         attempt.log = log
         attempt.params = {**draft.params, "learning_rate": draft.setup.learning_rate,

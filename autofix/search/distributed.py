@@ -34,6 +34,7 @@ from keras_tuner.src.distribute import utils as dist_utils
 
 from autofix import interrupts
 from autofix._backend import keras
+from autofix.errors import InputError
 from autofix.inputs.problem import Problem
 from autofix.search.attempt import Attempt, run_attempt
 from autofix.search.candidate import Candidate
@@ -49,6 +50,16 @@ def role() -> str | None:
     if not dist_utils.has_chief_oracle():
         return None
     return "chief" if dist_utils.is_chief_oracle() else "worker"
+
+
+def checked_role(workdir) -> str | None:
+    """:func:`role`, once a distributed run has the shared folder it needs; else one
+    :class:`InputError` line."""
+    found = role()
+    if found is not None and workdir is None:
+        raise InputError("distributed mode (KERASTUNER_* variables set) needs --workdir, a "
+                         "folder every machine shares")
+    return found
 
 
 def _space(names) -> kt.HyperParameters:

@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass
 
 from autofix import interrupts
-from autofix.diagnosis import add_rerun, training_checks
+from autofix.diagnosis import training_checks
+from autofix.diagnosis.diagnose import add_rerun
 from autofix.diagnosis.findings import codes
 from autofix.search.attempt import Attempt, run_attempt
 from autofix.search.candidate import Candidate

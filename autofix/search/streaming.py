@@ -10,9 +10,10 @@ is judged on the other half of the held-out rows, where the sample's model is ju
 and handed back when it does at least as well there; the report's ``fix.params.streamed``
 says on how many rows and for how many epochs it trained.
 
-Held-out rows are picked by a hash of each row's values (one row in :data:`HOLD_OUT_EVERY`),
-not by position: the same rows are held out however the stream orders or shuffles them, and
-a row that repeats is always on the same side. Validation data given by the user is used as
+Held-out rows are picked by a hash of each row's values (one row in
+:data:`autofix.inputs.datasets.HOLD_OUT_EVERY`, decided when the inputs are prepared), not by
+position: the same rows are held out however the stream orders or shuffles them, and a row
+that repeats is always on the same side. Validation data given by the user is used as
 it is, and then every row of the stream trains.
 """
 
@@ -26,48 +27,13 @@ from autofix import interrupts
 from autofix._backend import keras, set_seed, tf
 from autofix.inputs import datasets
 from autofix.judge import judge
-from autofix.search.attempt import Attempt, _targets, deployed, sample_weights
+from autofix.search.attempt import Attempt, candidate_targets, deployed, sample_weights
 from autofix.search.candidate import Candidate, build
 from autofix.training.fit import predict
 from autofix.training.train_log import TrainLog
 
-#: one row in this many is held out to judge candidates
-HOLD_OUT_EVERY = 5
 #: the share of the budget kept for training the chosen repair on the whole stream
 STREAM_SHARE = 0.4
-
-
-def _coefficients(width: int, seed: int) -> np.ndarray:
-    return (np.arange(width, dtype="int64") * 2654435761 + 97 + 7919 * seed) % (2 ** 31)
-
-
-def held_out(x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Which rows of ``x`` are held out: one in :data:`HOLD_OUT_EVERY`, by a hash of the
-    row's float32 values (the same hash :func:`_keeps` computes in TensorFlow)."""
-    n = len(x)
-    bits = np.ascontiguousarray(x.reshape(n, -1).astype("float32")).view("int32").astype("int64")
-    with np.errstate(over="ignore"):
-        hashed = (bits * _coefficients(bits.shape[1], seed)).sum(axis=1)
-    return hashed % HOLD_OUT_EVERY == 0
-
-
-def _keeps(width: int, seed: int):
-    """A ``tf.data`` filter: True for a row that trains (not held out by :func:`held_out`)."""
-    coefficients = tf.constant(_coefficients(width, seed))
-
-    def keep(x, y):
-        bits = tf.bitcast(tf.reshape(tf.cast(x, tf.float32), [-1]), tf.int32)
-        hashed = tf.reduce_sum(tf.cast(bits, tf.int64) * coefficients)
-        return tf.math.floormod(hashed, HOLD_OUT_EVERY) != 0
-
-    return keep
-
-
-def streamable(data, x, y) -> bool:
-    """Whether ``data`` (as given, holding more rows than the sample read from it) can be
-    read again to its end, batch by batch: a dataset of one input array and one target
-    array, of known length."""
-    return datasets.finite(data) and isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
 
 
 def _as_tf_data(data, x_sample: np.ndarray, y_sample: np.ndarray):
@@ -93,14 +59,14 @@ def training_stream(data, draft, problem, rows: list):
     stream = stream.map(lambda x, y: (tf.cast(x, tf.float32), tf.cast(y, tf.float64)))
     if problem.stream_held_out:
         width = int(np.prod(problem.x.shape[1:]))
-        stream = stream.filter(_keeps(width, problem.seed))
+        stream = stream.filter(datasets.training_rows(width, problem.seed))
     stream = stream.batch(draft.setup.batch_size)
-    shape = _targets(task, draft, problem.y[:2]).shape[1:]
+    shape = candidate_targets(task, draft, problem.y[:2]).shape[1:]
     weighted = bool(draft.setup.class_weight)
 
     def encode(y):
         rows[0] += len(y)
-        targets = _targets(task, draft, y).astype("float32")
+        targets = candidate_targets(task, draft, y).astype("float32")
         weights = sample_weights(draft, problem.task, y) if weighted else None
         return (targets, weights.astype("float32")) if weighted else targets
 
@@ -141,7 +107,8 @@ def refit(data, best: Attempt, problem, registry, *, deadline: float) -> Attempt
         epochs = max(10, int((best.log.best_epoch if best.log else None) or draft.setup.epochs))
         log, rows, per_epoch = TrainLog(epochs_planned=epochs, engine="keras"), [0], []
         stop_rows, judge_rows = _halves(len(problem.x_val), problem.seed)
-        stopping = (problem.x_val[stop_rows], _targets(task, draft, problem.y_val[stop_rows]))
+        stopping = (problem.x_val[stop_rows],
+                    candidate_targets(task, draft, problem.y_val[stop_rows]))
 
         best_so_far = {"loss": np.inf, "weights": None, "epoch": None}
 

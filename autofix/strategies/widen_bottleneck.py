@@ -10,7 +10,7 @@ from autofix.strategies.base import Strategy, register
 class WidenBottleneck(Strategy):
     name = "widen_bottleneck"
     summary = ("rebuild hidden layers narrower than the output needs (Dense units, Conv filters, "
-               "LSTM/GRU units) at a sane width")
+               "LSTM/GRU units, Embedding width) at a sane width")
     answers = frozenset({"narrow_bottleneck"})
     order = 17
     example_scenario = "narrow_bottleneck"

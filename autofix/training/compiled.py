@@ -46,11 +46,11 @@ RAN, NONFINITE, LEVELLED, STEP_LIMIT = 0, 1, 2, 3
 _PROGRAMS: OrderedDict = OrderedDict()
 
 
-def _layers(model) -> list:
+def all_layers(model) -> list:
     out = []
     for layer in getattr(model, "layers", []):
         out.append(layer)
-        out.extend(_layers(layer))
+        out.extend(all_layers(layer))
     return out
 
 
@@ -60,7 +60,7 @@ def architecture_key(model, setup, x: np.ndarray, y: np.ndarray) -> str:
     learning rate, the loss, and the shapes and types of the data. Raises when the model
     has no configuration (a subclassed model): such a model is not compiled."""
     text = json.dumps(model.get_config(), sort_keys=True, default=repr)
-    names = [model.name] + [layer.name for layer in _layers(model)]
+    names = [model.name] + [layer.name for layer in all_layers(model)]
     index = {name: i for i, name in reversed(list(enumerate(names)))}
     pattern = "|".join(re.escape(n) for n in sorted(index, key=len, reverse=True))
     text = re.sub(f'"({pattern})"', lambda m: f'"#{index[m.group(1)]}"', text)
@@ -82,7 +82,7 @@ def wants_xla(model) -> bool:
     2x256 1.5x but 0.27x with a Dropout layer, 8x64 sigmoid 1.0x; small Conv1D/Conv2D models
     0.85-1.3x. Compiling costs 1-2.5 s more, paid once per program."""
     recurrent = (keras.layers.RNN, keras.layers.Bidirectional)
-    return any(isinstance(layer, recurrent) for layer in _layers(model))
+    return any(isinstance(layer, recurrent) for layer in all_layers(model))
 
 
 def program_for(model, setup, x: np.ndarray, y: np.ndarray) -> "Program":
@@ -114,7 +114,7 @@ class Program:
         # variables (``finalize_state``): made inside the program they follow the variables
         # of each run; other layers with state outside variables (lookup tables) are left
         # to Keras' fit
-        stateful = [layer for layer in _layers(self.model) if hasattr(layer, "finalize_state")]
+        stateful = [layer for layer in all_layers(self.model) if hasattr(layer, "finalize_state")]
         self._adapted = [layer for layer in stateful if isinstance(layer, keras.layers.Normalization)]
         if len(self._adapted) < len(stateful):
             raise ValueError("a layer keeps state outside its variables")
@@ -285,7 +285,7 @@ class Program:
         return epoch_losses.stack(), step_losses.stack(), stop
 
 
-def _chunk(done: int, planned: int, per_epoch: float | None, limit: float | None,
+def epochs_in_next_call(done: int, planned: int, per_epoch: float | None, limit: float | None,
            next_check: int | None) -> int:
     """How many epochs the next call runs: one at a time for the first two (they decide
     the learning-rate evidence and time the epochs), then about :data:`CHUNK_SECONDS`, never
@@ -331,7 +331,7 @@ def fit(program: Program, model, setup, x, y, *, seed: int, sample_weight=None, 
         if done and limit is not None and time.monotonic() > limit:
             log.stop("time", done)
             break
-        size = _chunk(done, epochs, per_epoch, limit, check.next)
+        size = epochs_in_next_call(done, epochs, per_epoch, limit, check.next)
         began = time.monotonic()
         losses, _, stop = program.run(*tensors, seed=seed, first_epoch=done, epochs=size,
                                       batch_size=setup.batch_size, rates=[setup.learning_rate],

@@ -28,7 +28,13 @@ import numpy as np
 from autofix import interrupts
 from autofix._backend import keras, tf
 from autofix.model.surgery import clone_model
-from autofix.training.compiled import LEVELLED, NONFINITE, RAN, _chunk, _layers
+from autofix.training.compiled import (
+    LEVELLED,
+    NONFINITE,
+    RAN,
+    all_layers,
+    epochs_in_next_call,
+)
 from autofix.training.train_log import TrainLog
 
 #: optimizers whose weight update is the learning rate times a term that does not depend
@@ -46,7 +52,7 @@ def stackable(model, setup) -> str | None:
         return "gradient clipping by norm would measure the stacked copies together"
     if config.get("use_ema"):
         return "an optimizer with a moving average of the weights"
-    if any(hasattr(layer, "finalize_state") for layer in _layers(model)):
+    if any(hasattr(layer, "finalize_state") for layer in all_layers(model)):
         return "a layer keeps state outside its variables (an adapted preprocessing layer)"
     return None
 
@@ -242,7 +248,7 @@ def fit_stacked(program: StackedProgram, models, setup, x, y, *, seeds, rates, d
             for i in np.flatnonzero(running):
                 logs[i].stop("time", done)
             break
-        size = _chunk(done, epochs, per_epoch, deadline, None)
+        size = epochs_in_next_call(done, epochs, per_epoch, deadline, None)
         began = time.monotonic()
         losses, stops, ran = program.run(*tensors, seeds=seeds, first_epoch=done, epochs=size,
                                     batch_size=setup.batch_size, rates=rates, patience=patience)

@@ -1,7 +1,7 @@
 """Quiet TensorFlow and Keras before anything imports them.
 
 ``import tensorflow`` costs seconds and prints log lines; the CLI must answer ``--help``
-without it. ``autofix/__init__`` calls :func:`_silence` first thing; the modules that need
+without it. ``autofix/__init__`` calls :func:`silence` first thing; the modules that need
 Keras import it from :mod:`autofix._backend`, which the front doors load only when a
 model is at hand.
 """
@@ -13,7 +13,7 @@ import os
 import warnings
 
 
-def _silence() -> None:
+def silence() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
