@@ -127,7 +127,7 @@ def read_sample(data, *, max_rows: int | None = None, name: str = "the data",
     elif cut:
         note += f": the first {max_rows} only, a sample the diagnosis and the search run on"
         note += ("; the repair they choose then trains on the whole dataset, batch by batch"
-                 if finite(data) and not isinstance(x, (dict, list)) else
+                 if streamable(data, x, y) else
                  " (larger data is not streamed: " + ("a generator cannot be read again"
                   if not rereadable(data) else "a dataset of several inputs is not streamed yet"
                   if isinstance(x, (dict, list)) else "its length is unknown or endless (.repeat())")

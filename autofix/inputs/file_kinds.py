@@ -26,6 +26,8 @@ KIND_WORDS = {
 DATA_KINDS = {"npz", "npy", "csv", "json", "pickle", "parquet", "gzip"}
 #: kinds that hold a Keras model
 MODEL_KINDS = {"keras", "h5model"}
+#: kinds read as a table (with ``--target``)
+TABLE_KINDS = {"csv", "parquet"}
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -95,7 +97,3 @@ def _looks_like_text(head: bytes) -> bool:
             return True
     control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
     return control <= len(head) // 100  # Latin-1 and other 8-bit text
-
-
-#: kinds read as a table (with ``--target``)
-TABLE_KINDS = {"csv", "parquet"}

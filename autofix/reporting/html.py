@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from html import escape
@@ -54,17 +53,6 @@ def _count(n: int, noun: str) -> str:
 
 def _text(value) -> str:
     return escape("" if value is None else str(value))
-
-
-def _clean(value):
-    """The report with every non-finite float replaced by None (so no page text says nan)."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _png(fig) -> str:
@@ -539,7 +527,7 @@ def render(result) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    report = _clean(result.report())
+    report = result.report()  # strict JSON values: no NaN or inf reaches the page
     extra = result.details or {}
     setup = extra.get("setup") or {}
     original = extra.get("original_losses") or []
